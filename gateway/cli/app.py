@@ -1,0 +1,235 @@
+"""`lheo-gateway`: the command line of the gateway (Typer + Rich).
+
+Each command builds what it needs from the configuration and passes it down explicitly; there
+is no module-level state. Exit codes: 0 success, 1 done but some offers were rejected or
+quarantined (`--strict`), 2 bad input or configuration (nothing changed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gateway.cli import render
+from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.intake.importer import import_file
+from gateway.intake.models import Offer
+from gateway.intake.reader import InputFileError
+from gateway.mapping.profiles import ProfileError
+from gateway.pipeline.export import run_export
+from gateway.store.database import Database
+from gateway.validation.fragment_validator import SchemaLoadError
+
+app = typer.Typer(
+    name="lheo-gateway",
+    help="Passerelle LHÉO 2.3 : offres validées → flux par destination (France Travail, Parcoursup, Affelnet, Intercarif).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+offers_app = typer.Typer(help="Offres de formation : import, consultation, format d'import.", no_args_is_help=True)
+feeds_app = typer.Typer(help="Flux écrits dans l'outbox.", no_args_is_help=True)
+db_app = typer.Typer(help="Base de données de la passerelle.", no_args_is_help=True)
+app.add_typer(offers_app, name="offers")
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(db_app, name="db")
+
+
+class Context:
+    """What every command gets: configuration and console, created once per invocation."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self.console = Console()
+        self.errors = Console(stderr=True)
+        self._config: GatewayConfig | None = None
+
+    @property
+    def config(self) -> GatewayConfig:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as exc:
+                self.fail(str(exc))
+        return self._config
+
+    def database(self) -> Database:
+        return Database(self.config.store.url)
+
+    def fail(self, message: str, code: int = 2) -> typer.Exit:
+        self.errors.print(f"[bold red]erreur[/] : {message}", highlight=False)
+        raise typer.Exit(code)
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Fichier de configuration TOML (défaut : config/gateway.toml)."),
+]
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal détaillé sur stderr.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx.obj = Context(config)
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    assert isinstance(ctx.obj, Context)
+    return ctx.obj
+
+
+def _parse_moment(value: str | None) -> datetime | None:
+    """`--at` or SOURCE_DATE_EPOCH fix the export timestamp (reproducible feeds)."""
+    if value:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return datetime.fromtimestamp(int(epoch), UTC) if epoch else None
+
+
+@offers_app.command("import")
+def offers_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Fichier JSON ou JSON Lines exporté du back-office.")],
+    strict: Annotated[bool, typer.Option(help="Code retour 1 si une offre est rejetée.")] = False,
+) -> None:
+    """Importe (ou met à jour) des offres ; chaque offre est acceptée ou rejetée avec ses motifs."""
+    context = _ctx(ctx)
+    database = context.database()
+    try:
+        report = import_file(database, file, context.config.rules)
+    except InputFileError as exc:
+        raise context.fail(f"{exc} — aucune offre n'a été importée.") from exc
+    finally:
+        database.close()
+    render.import_report(context.console, report)
+    if strict and any(result.problems and result.outcome == "rejected" for result in report.results):
+        raise typer.Exit(1)
+
+
+@offers_app.command("list")
+def offers_list(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="Statut back-office (validee, publiee...).")] = None,
+    rejected: Annotated[bool, typer.Option("--rejected", help="Seulement les offres rejetées.")] = False,
+) -> None:
+    """Liste les offres du stock avec leur statut et leurs problèmes."""
+    context = _ctx(ctx)
+    database = context.database()
+    try:
+        render.offers_table(context.console, database, status=status, rejected_only=rejected)
+    finally:
+        database.close()
+
+
+@offers_app.command("show")
+def offers_show(ctx: typer.Context, reference: str) -> None:
+    """Détail d'une offre : données, problèmes, présence dans les derniers flux."""
+    context = _ctx(ctx)
+    database = context.database()
+    try:
+        if not render.offer_detail(context.console, database, reference):
+            raise context.fail(f"offre inconnue : {reference}", code=1)
+    finally:
+        database.close()
+
+
+@offers_app.command("schema")
+def offers_schema(ctx: typer.Context) -> None:
+    """Affiche le JSON Schema du format d'import des offres."""
+    schema = Offer.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Offre de formation (format d'import de la passerelle LHÉO)"
+    typer.echo(json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    destination: Annotated[
+        list[str] | None, typer.Option("--destination", "-d", help="Destination (répétable) ; défaut : toutes.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="N'écrit rien ; explique pour chaque offre pourquoi elle est prise ou non.")
+    ] = False,
+    at: Annotated[str | None, typer.Option(help="Horodatage d'export fixé (ISO 8601), pour des flux reproductibles.")] = None,
+    strict: Annotated[bool, typer.Option(help="Code retour 1 si une offre est mise en quarantaine.")] = False,
+) -> None:
+    """Construit le flux LHÉO 2.3 de chaque destination dans l'outbox."""
+    context = _ctx(ctx)
+    database = context.database()
+    try:
+        results = run_export(
+            database, context.config, destinations=destination, dry_run=dry_run, exported_at=_parse_moment(at)
+        )
+    except (ProfileError, SchemaLoadError) as exc:
+        raise context.fail(str(exc)) from exc
+    finally:
+        database.close()
+    if dry_run:
+        render.dry_run_explanations(context.console, results)
+    render.export_summary(context.console, results, dry_run=dry_run)
+    if strict and any(result.quarantined for result in results):
+        raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    at: Annotated[str | None, typer.Option(help="Horodatage d'export fixé (ISO 8601).")] = None,
+) -> None:
+    """Tâche principale de démonstration : importe les offres d'exemple puis exporte toutes les destinations."""
+    context = _ctx(ctx)
+    sample = resources.files("gateway.demo").joinpath("sample_offers.jsonl")
+    database = context.database()
+    try:
+        with resources.as_file(sample) as sample_path:
+            report = import_file(database, sample_path, context.config.rules)
+        render.import_summary(context.console, report)
+        results = run_export(database, context.config, exported_at=_parse_moment(at))
+    except (ProfileError, SchemaLoadError, InputFileError) as exc:
+        raise context.fail(str(exc)) from exc
+    finally:
+        database.close()
+    render.export_summary(context.console, results, dry_run=False)
+
+
+@feeds_app.command("list")
+def feeds_list(
+    ctx: typer.Context,
+    destination: Annotated[str | None, typer.Option("--destination", "-d")] = None,
+    limit: Annotated[int, typer.Option(help="Nombre de flux affichés.")] = 20,
+) -> None:
+    """Manifeste des flux écrits (empreinte, tailles, nombre d'offres)."""
+    context = _ctx(ctx)
+    database = context.database()
+    try:
+        render.feeds_table(context.console, database, destination=destination, limit=limit)
+    finally:
+        database.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Crée ou met à jour le schéma de la base (migrations Alembic)."""
+    context = _ctx(ctx)
+    Database(context.config.store.url).close()
+    context.console.print(f"base à jour : {context.config.store.url}")
+
+
+def main() -> None:
+    app()

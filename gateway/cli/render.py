@@ -1,0 +1,199 @@
+"""Rich tables and texts printed by the CLI (plain text when the output is not a terminal)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from gateway.intake.importer import ImportReport, Outcome
+from gateway.pipeline.export import DestinationResult
+from gateway.pipeline.offer_decision import Verdict
+from gateway.problems import Problem, Severity
+from gateway.store.database import Database
+from gateway.store.queries import load_problems
+from gateway.store.tables import ExportRunRow, FeedOfferRow, FeedRow, ImportRejectionRow, OfferRow, QuarantineRow
+
+OUTCOME_LABELS = {
+    Outcome.CREATED: "créée",
+    Outcome.UPDATED: "mise à jour",
+    Outcome.UNCHANGED: "inchangée",
+    Outcome.REJECTED: "rejetée",
+}
+
+
+def _problem_lines(problems: list[Problem]) -> str:
+    return "\n".join(
+        f"{'⚠' if p.severity is Severity.WARNING else '✗'} {p.code} {p.path}: {p.message}" for p in problems
+    )
+
+
+def import_summary(console: Console, report: ImportReport) -> None:
+    counts = report.counts()
+    console.print(
+        f"Import de {report.source} : {len(report.results)} enregistrement(s) — "
+        + ", ".join(f"{OUTCOME_LABELS[o]} {counts.get(o, 0)}" for o in Outcome),
+        highlight=False,
+    )
+
+
+def import_report(console: Console, report: ImportReport) -> None:
+    table = Table(title=f"Import de {report.source}", show_lines=False)
+    table.add_column("ligne", justify="right")
+    table.add_column("référence")
+    table.add_column("résultat")
+    table.add_column("problèmes")
+    for result in report.results:
+        if result.outcome is Outcome.UNCHANGED and not result.problems:
+            continue
+        table.add_row(
+            str(result.line),
+            result.reference or "—",
+            OUTCOME_LABELS[result.outcome],
+            _problem_lines(result.problems),
+        )
+    if table.row_count:
+        console.print(table)
+    import_summary(console, report)
+
+
+def offers_table(console: Console, database: Database, *, status: str | None, rejected_only: bool) -> None:
+    with database.session() as db:
+        query = select(OfferRow).order_by(OfferRow.reference)
+        if status:
+            query = query.where(OfferRow.bo_status == status)
+        if rejected_only:
+            query = query.where(OfferRow.accepted.is_(False))
+        table = Table(title="Offres")
+        for column in ("référence", "statut", "acceptée", "intitulé", "problèmes"):
+            table.add_column(column)
+        for row in db.scalars(query):
+            problems = load_problems(row)
+            codes = Counter(p.code.value for p in problems)
+            table.add_row(
+                row.reference,
+                row.bo_status or "?",
+                "oui" if row.accepted else "non",
+                (row.title or "")[:70],
+                ", ".join(f"{code}×{n}" if n > 1 else code for code, n in sorted(codes.items())),
+            )
+        rejections = db.scalar(select(func.count()).select_from(ImportRejectionRow)) or 0
+    console.print(table)
+    if rejections:
+        console.print(f"{rejections} enregistrement(s) sans référence exploitable conservé(s) à part (import_rejections).")
+
+
+def offer_detail(console: Console, database: Database, reference: str) -> bool:
+    with database.session() as db:
+        row = db.get(OfferRow, reference)
+        if row is None:
+            return False
+        console.print(f"[bold]{row.reference}[/] — {row.title}", highlight=False)
+        console.print(
+            f"statut back-office : {row.bo_status}    acceptée : {'oui' if row.accepted else 'non'}    "
+            f"source : {row.source}    mise à jour : {row.updated_at:%Y-%m-%d %H:%M:%S}",
+            highlight=False,
+        )
+        problems = load_problems(row)
+        if problems:
+            console.print("[bold]Problèmes[/]")
+            console.print(_problem_lines(problems), highlight=False)
+        latest_runs = db.execute(
+            select(ExportRunRow.destination, func.max(ExportRunRow.id)).group_by(ExportRunRow.destination)
+        ).all()
+        if latest_runs:
+            table = Table(title="Dernier export par destination")
+            for column in ("destination", "flux", "présente", "motifs"):
+                table.add_column(column)
+            for destination, run_id in sorted(latest_runs):
+                run = db.get(ExportRunRow, run_id)
+                assert run is not None
+                present = db.get(FeedOfferRow, (run_id, reference)) is not None
+                reasons = db.scalars(
+                    select(QuarantineRow).where(
+                        QuarantineRow.run_id == run_id, QuarantineRow.formation_reference == reference
+                    )
+                ).all()
+                table.add_row(
+                    destination,
+                    run.feed_id or "(non émis)",
+                    "oui" if present else "non",
+                    "\n".join(f"{q.code}: {q.message}" for q in reasons)
+                    or ("" if present else "hors périmètre, non validée ou absente du stock"),
+                )
+            console.print(table)
+        console.print("[bold]Enregistrement reçu[/]")
+        console.print_json(json.dumps(json.loads(row.payload), ensure_ascii=False))
+    return True
+
+
+def dry_run_explanations(console: Console, results: list[DestinationResult]) -> None:
+    for result in results:
+        table = Table(title=f"Simulation — {result.label} ({result.destination})")
+        for column in ("offre", "décision", "pourquoi"):
+            table.add_column(column)
+        for decision in result.decisions:
+            if decision.verdict is Verdict.EXPORTED:
+                why = "dans le périmètre, valide" + (
+                    "\n" + _problem_lines(decision.problems) if decision.problems else ""
+                )
+                label = "exportée"
+            elif decision.verdict is Verdict.OUT_OF_PERIMETER:
+                why, label = "\n".join(decision.reasons), "hors périmètre"
+            else:
+                why, label = _problem_lines(decision.problems), "quarantaine"
+            table.add_row(decision.reference, label, why)
+        console.print(table)
+
+
+def export_summary(console: Console, results: list[DestinationResult], *, dry_run: bool) -> None:
+    table = Table(title="Export (simulation)" if dry_run else "Export")
+    for column in ("destination", "offres lues", "exportées", "hors périmètre", "quarantaine", "sessions", "flux"):
+        table.add_column(column, justify="right" if column not in ("destination", "flux") else "left")
+    for result in results:
+        feed = result.note if result.feed is None else f"{result.feed.path.name} ({result.feed.size:,} o)"
+        table.add_row(
+            result.destination,
+            str(result.considered),
+            str(result.exported),
+            str(result.out_of_perimeter),
+            str(result.quarantined),
+            f"{result.sessions_exported} (+{result.sessions_held_back} retenues)"
+            if result.sessions_held_back
+            else str(result.sessions_exported),
+            feed,
+        )
+    console.print(table)
+    quarantined = [(r.destination, d) for r in results for d in r.decisions if d.verdict is Verdict.QUARANTINED]
+    if quarantined:
+        detail = Table(title="Quarantaine (motifs)")
+        for column in ("destination", "offre", "motifs"):
+            detail.add_column(column)
+        for destination, decision in quarantined:
+            detail.add_row(destination, decision.reference, _problem_lines(decision.problems))
+        console.print(detail)
+
+
+def feeds_table(console: Console, database: Database, *, destination: str | None, limit: int) -> None:
+    with database.session() as db:
+        query = select(FeedRow).order_by(FeedRow.exported_at.desc(), FeedRow.id.desc()).limit(limit)
+        if destination:
+            query = query.where(FeedRow.destination == destination)
+        table = Table(title="Flux")
+        for column in ("id", "destination", "offres", "quarantaine", "taille", "gzip", "sha256", "état"):
+            table.add_column(column)
+        for feed in db.scalars(query):
+            table.add_row(
+                feed.id,
+                feed.destination,
+                str(feed.offer_count),
+                str(feed.quarantined_count),
+                f"{feed.size:,}",
+                f"{feed.gz_size:,}",
+                feed.sha256[:16],
+                "purgé" if feed.purged_at else "présent",
+            )
+    console.print(table)

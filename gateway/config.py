@@ -1,0 +1,126 @@
+"""Gateway configuration, read from a TOML file (`config/gateway.toml` by default).
+
+Relative paths in the file are resolved against the file's own folder, so the gateway behaves
+the same whatever the current directory. Secrets never live in the TOML: settings that need
+one name an environment variable or a file instead (see the delivery settings).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_CONFIG_PATH = Path("config/gateway.toml")
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Settings):
+    # SQLAlchemy URL. Relative SQLite paths are resolved against the config folder.
+    url: str = "sqlite:///../var/gateway.sqlite3"
+
+
+class OutboxSettings(_Settings):
+    path: Path = Path("../outbox")
+    # Retention: a feed is deleted when it is older than keep_days AND not among the keep_last
+    # newest of its destination, so a quiet destination always keeps its latest feeds.
+    keep_last: int = Field(default=30, ge=1)
+    keep_days: int = Field(default=90, ge=1)
+    gzip_level: int = Field(default=6, ge=1, le=9)
+
+
+class ValidationSettings(_Settings):
+    # Point this at the official LHÉO XSD to validate against it instead of the gateway's own.
+    schema_path: Path = Path("../xsd/lheo-2.3-gateway.xsd")
+
+
+class ApprovedFormateur(_Settings):
+    """A responsable/formateur pair with different SIRENs that staff have approved (seed guide)."""
+
+    responsable_siren: str = Field(pattern=r"^[0-9]{9}$")
+    formateur_siren: str = Field(pattern=r"^[0-9]{9}$")
+    note: str = ""
+
+
+class RulesSettings(_Settings):
+    approved_formateurs: list[ApprovedFormateur] = Field(default_factory=list)
+
+    def formateur_approved(self, responsable_siren: str, formateur_siren: str) -> bool:
+        return any(
+            pair.responsable_siren == responsable_siren and pair.formateur_siren == formateur_siren
+            for pair in self.approved_formateurs
+        )
+
+
+class LheoSettings(_Settings):
+    # FORMACODE public code and dictionary version put on every action (`code-public-vise`):
+    # the back-office does not collect it, so the Carif-Oref sets it once here.
+    public_code: str = Field(default="83056", pattern=r"^[0-9]{5}$")
+    formacode_version: str = "V14"
+    # Written as `conditions-specifiques` when an offer declares none (LHÉO asks for "aucune").
+    no_specific_conditions: str = "aucune"
+
+
+class ExportSettings(_Settings):
+    # Profiles (files of the mappings folder) to export; empty means every profile.
+    destinations: list[str] = Field(default_factory=list)
+
+
+class GatewayConfig(_Settings):
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    mappings_path: Path = Path("../mappings")
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+    lheo: LheoSettings = Field(default_factory=LheoSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
+
+    def resolved(self, base_dir: Path) -> GatewayConfig:
+        """Return a copy whose relative paths are anchored at `base_dir`."""
+        base_dir = base_dir.resolve()
+
+        def anchor(path: Path) -> Path:
+            return path if path.is_absolute() else (base_dir / path).resolve()
+
+        url = self.store.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            url = prefix + str(anchor(Path(url[len(prefix) :])))
+        return self.model_copy(
+            update={
+                "store": self.store.model_copy(update={"url": url}),
+                "outbox": self.outbox.model_copy(update={"path": anchor(self.outbox.path)}),
+                "validation": self.validation.model_copy(
+                    update={"schema_path": anchor(self.validation.schema_path)}
+                ),
+                "mappings_path": anchor(self.mappings_path),
+            }
+        )
+
+
+class ConfigError(Exception):
+    """The configuration file is missing or wrong; the message says where."""
+
+
+def load_config(path: Path | None = None) -> GatewayConfig:
+    """Load and resolve the configuration. Without a path, `config/gateway.toml` if present."""
+    if path is None:
+        path = DEFAULT_CONFIG_PATH
+        if not path.exists():
+            return GatewayConfig().resolved(Path.cwd() / "config")
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    try:
+        config = GatewayConfig.model_validate(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return config.resolved(path.parent)

@@ -1,0 +1,163 @@
+"""The input format: one offer (a formation and its sessions) as the back-office exports it.
+
+These models check *shape* only (types, required keys, enumerations). Business rules
+(checksums, dates, the seed guide's rules) live in `gateway.rules` so that every problem of
+an offer is reported at once with a stable code, instead of stopping at the first one.
+`lheo-gateway offers schema` publishes the JSON Schema generated from these classes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _fold_status(value: object) -> object:
+    """Accept the back-office's accented labels (`validée`) as well as the plain codes."""
+    if isinstance(value, str):
+        plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+        return plain.strip().lower()
+    return value
+
+
+class FormationStatus(StrEnum):
+    BROUILLON = "brouillon"
+    PUBLIEE = "publiee"  # published by the organisation, waiting for staff checks
+    VALIDEE = "validee"  # checked by staff: the only status that is exported
+    ARCHIVEE = "archivee"
+    SUPPRIMEE = "supprimee"
+
+
+class TeachingMode(StrEnum):
+    PRESENTIEL = "presentiel"
+    MIXTE = "mixte"
+    DISTANCE = "distance"
+
+
+class RecruitmentState(StrEnum):
+    OPEN = "ouvert"
+    CLOSED = "ferme"
+    SUSPENDED = "suspendu"
+
+
+class ContactRole(StrEnum):
+    """Subset of LHÉO's dict-type-contact that the back-office collects."""
+
+    REFERENT_PEDAGOGIQUE = "referent_pedagogique"  # 3
+    ACCUEIL = "accueil"  # 4
+    REFERENT_ENTREPRISE = "referent_entreprise"  # 7
+    REFERENT_APPRENTISSAGE = "referent_apprentissage"  # 14
+
+
+class _Record(BaseModel):
+    # Unknown keys are refused: a misspelt field would otherwise be silently lost.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Modalities(_Record):
+    """The three mandatory, cumulative organisation modalities of the seed guide."""
+
+    formation_continue: bool = Field(description="Formation continue (hors alternance)")
+    contrat_professionnalisation: bool = Field(description="Contrat de professionnalisation")
+    contrat_apprentissage: bool = Field(description="Contrat d'apprentissage")
+
+
+class Contact(_Record):
+    role: ContactRole = ContactRole.REFERENT_APPRENTISSAGE
+    civility: str | None = None
+    last_name: str | None = None
+    first_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class Address(_Record):
+    """A postal address. `cedex` holds the CEDEX mention (e.g. `CEDEX 03`) when there is one."""
+
+    name: str | None = Field(default=None, description="Dénomination du lieu (bâtiment, site)")
+    lines: list[str] = Field(min_length=1, description="Adresse (rue, complément), 1 à 4 lignes")
+    postcode: str = Field(description="Code postal (5 chiffres ; code CEDEX si adresse CEDEX)")
+    city: str
+    cedex: str | None = Field(default=None, description="Mention CEDEX, ex. `CEDEX` ou `CEDEX 03`")
+    insee: str | None = Field(default=None, description="Code INSEE de la commune (2A004 en Corse)")
+    latitude: str | None = None
+    longitude: str | None = None
+
+
+class Organisation(_Record):
+    siret: str
+    name: str = Field(description="Nom d'usage de l'organisme")
+    legal_name: str | None = Field(default=None, description="Raison sociale (SIRENE)")
+    nda: str | None = Field(default=None, description="Numéro de déclaration d'activité (11)")
+    uai: str | None = None
+    address: Address | None = None
+    phone: str | None = None
+    email: str | None = None
+    web: str | None = None
+
+
+class Place(Address):
+    """Where a session takes place; a place may carry its own UAI/SIRET (site of a CFA)."""
+
+    uai: str | None = None
+    siret: str | None = None
+
+
+class Session(_Record):
+    reference: str = Field(description="Référence session, 8 chiffres, stable une fois créée")
+    start: str | None = Field(
+        default=None,
+        description="Début: AAAA-MM-JJ, AAAA-MM, AAAA, AAAAMMJJ ; absent = inconnu (00000000)",
+    )
+    end: str | None = Field(
+        default=None,
+        description="Fin: mêmes formes ; absent = inconnue (99999999)",
+    )
+    place: Place | None = Field(default=None, description="Lieu de formation (absent si 100 % à distance)")
+    recruitment: RecruitmentState | None = None
+    registration_address: Address | None = Field(
+        default=None, description="Adresse d'inscription (par défaut : le lieu, sinon le responsable)"
+    )
+
+
+class Offer(_Record):
+    """A formation and its sessions, as declared in the back-office."""
+
+    reference: str = Field(description="Référence formation, 12 chiffres")
+    status: Annotated[FormationStatus, BeforeValidator(_fold_status)]
+    title: str = Field(description="Intitulé (300 caractères au plus dans le formulaire)")
+    certifinfo: str = Field(description="Le code Certifinfo de la seule certification préparée")
+    rncp: str | None = Field(default=None, description="Code RNCP, `RNCP38368` ou `38368`")
+    web_links: list[str] = Field(default_factory=list)
+    modalities: Modalities
+    apprenticeship_years: list[int] = Field(
+        default_factory=list, description="Années du cursus ouvertes à l'apprentissage (1 à 5)"
+    )
+    duration_years: int | None = Field(default=None, ge=1, le=5, description="Durée du cursus en années")
+    entry_level: int | None = Field(
+        default=None, ge=0, le=8, description="Niveau d'entrée (0 = sans niveau spécifique, 1..8)"
+    )
+    exit_level: int | None = Field(default=None, ge=1, le=8, description="Niveau de sortie (3 = CAP ... 7 = master)")
+    objective: str
+    expected_results: str
+    content: str
+    rhythm: str = Field(description="Rythme de la formation (texte)")
+    alternance_rhythm: str | None = Field(default=None, description="Modalités de l'alternance (texte)")
+    specific_conditions: str | None = None
+    teaching_mode: TeachingMode = TeachingMode.PRESENTIEL
+    formacode: list[str] = Field(default_factory=list)
+    nsf: list[str] = Field(default_factory=list)
+    rome: list[str] = Field(default_factory=list)
+    responsable: Organisation
+    formateur: Organisation | None = Field(default=None, description="Absent = le responsable forme")
+    contacts: list[Contact] = Field(default_factory=list)
+    sessions: list[Session] = Field(default_factory=list)
+    updated_at: datetime | None = None
+
+    @property
+    def effective_formateur(self) -> Organisation:
+        return self.formateur or self.responsable

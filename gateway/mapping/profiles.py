@@ -1,0 +1,93 @@
+"""Destination profiles: one declarative TOML file per destination in the mappings folder.
+
+A profile says which offers a destination receives (its perimeter), which fields it cannot do
+without, and whether titles carry the provisional contract suffix. Staff change a perimeter
+by editing the file; adding a destination is adding a file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class Modality(StrEnum):
+    FORMATION_CONTINUE = "formation_continue"
+    CONTRAT_PROFESSIONNALISATION = "contrat_professionnalisation"
+    CONTRAT_APPRENTISSAGE = "contrat_apprentissage"
+
+
+class RequiredField(StrEnum):
+    """Fields a destination cannot do without, beyond what LHÉO itself requires."""
+
+    FORMATEUR_UAI = "formateur_uai"  # the formateur's UAI (candidates' wishes point to it)
+    PLACE = "place"  # every session has a training place (no 100 % distance)
+    PLACE_UAI = "place_uai"  # the place's UAI, or the formateur's when in the same commune
+    RNCP = "rncp"
+    WEB_LINK = "web_link"
+    EXIT_LEVEL = "exit_level"
+
+
+class Perimeter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The offer must declare at least one of these modalities (empty: any offer).
+    modalities_any: list[Modality] = Field(default_factory=list)
+    # Exit level of the certification (3 = CAP ... 7 = master); empty: any level.
+    exit_levels: list[int] = Field(default_factory=list)
+    # Entry levels accepted (0 = sans niveau spécifique); empty: any level.
+    entry_levels: list[int] = Field(default_factory=list)
+    # Apprenticeship must be open in the first curriculum year (Parcoursup, Affelnet).
+    first_year_open: bool = False
+    # 100 % distance offers are never sent (Affelnet).
+    exclude_distance: bool = False
+
+
+class DestinationProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=PROFILE_NAME.pattern)
+    label: str
+    description: str = ""
+    # Add "(Contrat d'apprentissage possible)" & co. to exported titles (France Travail).
+    title_suffix: bool = False
+    perimeter: Perimeter = Field(default_factory=Perimeter)
+    requires: list[RequiredField] = Field(default_factory=list)
+
+
+class ProfileError(Exception):
+    """A profile file is missing or invalid; the message names the file."""
+
+
+def load_profile(path: Path) -> DestinationProfile:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ProfileError(f"{path}: {exc}") from exc
+    raw.setdefault("name", path.stem)
+    try:
+        profile = DestinationProfile.model_validate(raw)
+    except ValidationError as exc:
+        raise ProfileError(f"{path}: {exc}") from exc
+    if profile.name != path.stem:
+        raise ProfileError(f"{path}: name {profile.name!r} must match the file name {path.stem!r}")
+    return profile
+
+
+def load_profiles(folder: Path, only: list[str] | None = None) -> list[DestinationProfile]:
+    """All profiles of `folder`, sorted by name; `only` restricts and checks the names exist."""
+    if not folder.is_dir():
+        raise ProfileError(f"mappings folder not found: {folder}")
+    profiles = {p.stem: p for p in sorted(folder.glob("*.toml"))}
+    wanted = only or sorted(profiles)
+    unknown = [name for name in wanted if name not in profiles]
+    if unknown:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ProfileError(f"unknown destination(s): {', '.join(unknown)} (known: {known})")
+    return [load_profile(profiles[name]) for name in sorted(set(wanted))]

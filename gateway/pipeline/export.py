@@ -1,0 +1,283 @@
+"""Run an export: for each destination, stream validated offers into one LHÉO feed in the outbox.
+
+Per destination, one store transaction records the run, its quarantine, the feed manifest,
+which offers the feed carries and the first-export dates of new sessions. The feed file is
+renamed into place just before that transaction commits; a feed with no offer is not emitted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from gateway.config import GatewayConfig
+from gateway.lheo.document import DOCUMENT_TAIL, document_head
+from gateway.lheo.formation import LHEO_VERSION
+from gateway.mapping.profiles import DestinationProfile, load_profiles
+from gateway.outbox.feed_file import FeedFileWriter, WrittenFeed
+from gateway.outbox.retention import apply_retention
+from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.store.database import Database
+from gateway.store.queries import exportable_pages, session_history
+from gateway.store.tables import ExportRunRow, FeedOfferRow, FeedRow, QuarantineRow, SessionHistoryRow
+from gateway.validation.fragment_validator import FragmentValidator
+
+log = logging.getLogger(__name__)
+
+_BATCH = 1000
+
+
+@dataclass
+class DestinationResult:
+    destination: str
+    label: str
+    considered: int = 0
+    exported: int = 0
+    out_of_perimeter: int = 0
+    quarantined: int = 0
+    sessions_exported: int = 0
+    sessions_held_back: int = 0
+    feed_id: str | None = None
+    feed: WrittenFeed | None = None
+    note: str = ""
+    # Filled for dry runs (every offer) and for quarantined offers (always).
+    decisions: list[OfferDecision] = field(default_factory=list)
+
+
+def feed_id_for(destination: str, stem: str) -> str:
+    return f"{destination}_{stem}"
+
+
+class _Batches:
+    """Buffers rows and inserts them in batches within the export's transaction."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.rows: dict[type, list[dict[str, object]]] = {}
+
+    def add(self, table: type, row: dict[str, object]) -> None:
+        rows = self.rows.setdefault(table, [])
+        rows.append(row)
+        if len(rows) >= _BATCH:
+            self.flush(table)
+
+    def flush(self, table: type | None = None) -> None:
+        for kind in [table] if table else list(self.rows):
+            if self.rows.get(kind):
+                self.db.execute(insert(kind), self.rows[kind])
+                self.rows[kind] = []
+
+
+def export_destination(
+    database: Database,
+    profile: DestinationProfile,
+    config: GatewayConfig,
+    validator: FragmentValidator,
+    exported_at: datetime,
+    *,
+    dry_run: bool = False,
+    on_offer: Callable[[OfferDecision], None] | None = None,
+) -> DestinationResult:
+    result = DestinationResult(destination=profile.name, label=profile.label)
+    folder = config.outbox.path / profile.name
+    with database.session() as db, db.begin():
+        run_id: int | None = None
+        writer: FeedFileWriter | None = None
+        if not dry_run:
+            run_id = db.execute(
+                insert(ExportRunRow).values(destination=profile.name, started_at=datetime.now(UTC))
+            ).inserted_primary_key[0]
+            writer = FeedFileWriter(folder, exported_at, config.outbox.gzip_level)
+            writer.write(document_head(exported_at))
+        batches = _Batches(db)
+        new_sessions: dict[str, tuple[str, str, str]] = {}
+        try:
+            for page in exportable_pages(db):
+                parsed = [(stored, parse_stored(stored)) for stored in page]
+                history = session_history(
+                    db, (s.reference for _, offer in parsed if offer for s in offer.sessions)
+                )
+                for stored, offer in parsed:
+                    decision = decide(stored, offer, profile, config.lheo, history, validator)
+                    _count(result, decision, dry_run)
+                    if on_offer is not None:
+                        on_offer(decision)
+                    if dry_run:
+                        continue
+                    assert writer is not None and run_id is not None
+                    if decision.verdict is Verdict.QUARANTINED or decision.problems:
+                        for problem in decision.problems:
+                            batches.add(
+                                QuarantineRow,
+                                {
+                                    "run_id": run_id,
+                                    "destination": profile.name,
+                                    "formation_reference": stored.reference,
+                                    "session_reference": problem.session_reference,
+                                    "code": problem.code.value,
+                                    "path": problem.path,
+                                    "message": problem.message,
+                                },
+                            )
+                    if decision.verdict is Verdict.EXPORTED:
+                        writer.write(decision.fragment)
+                        batches.add(
+                            FeedOfferRow,
+                            {
+                                "run_id": run_id,
+                                "formation_reference": stored.reference,
+                                "fragment_sha256": decision.fragment_sha256,
+                                "session_count": len(decision.exported_sessions),
+                            },
+                        )
+                        for ref, start, end in decision.exported_sessions:
+                            if ref not in history and ref not in new_sessions:
+                                new_sessions[ref] = (stored.reference, start, end)
+            if dry_run:
+                result.note = "simulation : rien n'a été écrit"
+                return result
+            assert writer is not None and run_id is not None
+            if result.exported == 0:
+                writer.abort()
+                result.note = "aucune offre à transmettre : flux non émis"
+                log.warning("destination %s: no offer to export, feed not emitted", profile.name)
+                batches.flush()
+                _finish_run(db, run_id, result)
+                return result
+            writer.write(DOCUMENT_TAIL)
+            written = writer.commit()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        feed_id = feed_id_for(profile.name, written.stem)
+        result.feed, result.feed_id = written, feed_id
+        _record_feed(db, batches, run_id, feed_id, profile, written, result, exported_at, new_sessions)
+        _finish_run(db, run_id, result)
+    apply_retention(database, config.outbox, profile.name, now=datetime.now(UTC))
+    log.info(
+        "destination %s: feed %s, %d offers exported, %d quarantined, %d out of perimeter",
+        profile.name,
+        feed_id,
+        result.exported,
+        result.quarantined,
+        result.out_of_perimeter,
+    )
+    return result
+
+
+def _count(result: DestinationResult, decision: OfferDecision, dry_run: bool) -> None:
+    result.considered += 1
+    if decision.verdict is Verdict.EXPORTED:
+        result.exported += 1
+        result.sessions_exported += len(decision.exported_sessions)
+        result.sessions_held_back += len({p.session_reference for p in decision.problems if p.session_reference})
+        if dry_run:
+            result.decisions.append(decision)
+    elif decision.verdict is Verdict.OUT_OF_PERIMETER:
+        result.out_of_perimeter += 1
+        if dry_run:
+            result.decisions.append(decision)
+    else:
+        result.quarantined += 1
+        result.decisions.append(decision)
+
+
+def _record_feed(
+    db: Session,
+    batches: _Batches,
+    run_id: int,
+    feed_id: str,
+    profile: DestinationProfile,
+    written: WrittenFeed,
+    result: DestinationResult,
+    exported_at: datetime,
+    new_sessions: dict[str, tuple[str, str, str]],
+) -> None:
+    # The same id again means same destination, export time and bytes (a re-run with a fixed clock).
+    if db.get(FeedRow, feed_id) is None:
+        db.add(
+            FeedRow(
+                id=feed_id,
+                destination=profile.name,
+                run_id=run_id,
+                lheo_version=LHEO_VERSION,
+                path=str(written.path),
+                gz_path=str(written.gz_path),
+                sha256=written.sha256,
+                gz_sha256=written.gz_sha256,
+                size=written.size,
+                gz_size=written.gz_size,
+                offer_count=result.exported,
+                session_count=result.sessions_exported,
+                quarantined_count=result.quarantined,
+                exported_at=exported_at,
+                created_at=datetime.now(UTC),
+            )
+        )
+    batches.flush()
+    now = datetime.now(UTC)
+    for ref, (formation, start, end) in sorted(new_sessions.items()):
+        batches.add(
+            SessionHistoryRow,
+            {
+                "session_reference": ref,
+                "formation_reference": formation,
+                "start": start,
+                "end": end,
+                "first_exported_at": now,
+                "first_feed_id": feed_id,
+            },
+        )
+    batches.flush()
+
+
+def _finish_run(db: Session, run_id: int, result: DestinationResult) -> None:
+    run = db.get(ExportRunRow, run_id)
+    assert run is not None
+    run.finished_at = datetime.now(UTC)
+    run.feed_id = result.feed_id
+    run.offers_considered = result.considered
+    run.offers_exported = result.exported
+    run.offers_out_of_perimeter = result.out_of_perimeter
+    run.offers_quarantined = result.quarantined
+    run.sessions_held_back = result.sessions_held_back
+    run.note = result.note or None
+
+
+def run_export(
+    database: Database,
+    config: GatewayConfig,
+    *,
+    destinations: list[str] | None = None,
+    dry_run: bool = False,
+    exported_at: datetime | None = None,
+    on_offer: Callable[[str, OfferDecision], None] | None = None,
+) -> list[DestinationResult]:
+    """Export every configured destination (or `destinations`) and return one result each."""
+    profiles = load_profiles(config.mappings_path, destinations or config.export.destinations or None)
+    validator = FragmentValidator(config.validation.schema_path)
+    moment = (exported_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    results = []
+    for profile in profiles:
+        callback = None
+        if on_offer is not None:
+            name = profile.name
+
+            def callback(decision: OfferDecision, name: str = name) -> None:
+                on_offer(name, decision)
+
+        results.append(
+            export_destination(database, profile, config, validator, moment, dry_run=dry_run, on_offer=callback)
+        )
+    return results
+
+
+def outbox_folder(config: GatewayConfig, destination: str) -> Path:
+    return config.outbox.path / destination

@@ -1,0 +1,112 @@
+"""Decide, for one stored offer and one destination, what goes into the feed and why.
+
+This is the per-offer unit of work of an export: perimeter, blocking problems, destination
+requirements, session history, mapping, rendering and XSD validation of the fragment. It
+depends only on its arguments, so it can run in a worker process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from gateway.config import LheoSettings
+from gateway.intake.models import Offer
+from gateway.lheo.document import serialize_fragment
+from gateway.lheo.formation import render_formation
+from gateway.mapping.formation_view import build_view, requirement_problems
+from gateway.mapping.profiles import DestinationProfile
+from gateway.mapping.perimeter import outside_perimeter
+from gateway.problems import Code, Problem, Scope, Severity, error
+from gateway.rules.store_checks import ExportedSessionDates, session_history_problems
+from gateway.store.queries import StoredOffer
+from gateway.validation.fragment_validator import FragmentValidator
+
+
+class Verdict(StrEnum):
+    EXPORTED = "exported"
+    OUT_OF_PERIMETER = "out_of_perimeter"
+    QUARANTINED = "quarantined"
+
+
+@dataclass
+class OfferDecision:
+    reference: str
+    verdict: Verdict
+    reasons: list[str] = field(default_factory=list)  # why out of perimeter (French)
+    problems: list[Problem] = field(default_factory=list)  # why quarantined, or sessions held back
+    fragment: bytes = b""
+    exported_sessions: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, debut, fin)
+
+    @property
+    def fragment_sha256(self) -> str:
+        return hashlib.sha256(self.fragment).hexdigest()
+
+
+def _stored_problems(stored: StoredOffer) -> list[Problem]:
+    return [Problem.model_validate(item) for item in json.loads(stored.problems)]
+
+
+def parse_stored(stored: StoredOffer) -> Offer | None:
+    try:
+        return Offer.model_validate_json(stored.payload)
+    except ValidationError:
+        return None
+
+
+def decide(
+    stored: StoredOffer,
+    offer: Offer | None,
+    profile: DestinationProfile,
+    lheo: LheoSettings,
+    history: Mapping[str, ExportedSessionDates],
+    validator: FragmentValidator,
+) -> OfferDecision:
+    problems = _stored_problems(stored)
+    if offer is None:
+        # The record never fitted the input format: its problems were stored at import.
+        return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=problems)
+    reasons = outside_perimeter(offer, profile.perimeter)
+    if reasons:
+        return OfferDecision(stored.reference, Verdict.OUT_OF_PERIMETER, reasons=reasons)
+    # Session history is re-checked now: another destination may have exported a session since import.
+    problems = [p for p in problems if p.code is not Code.SESSION_DATES_CHANGED]
+    problems += session_history_problems(offer, history)
+    problems += requirement_problems(offer, profile)
+    blocking = [p for p in problems if p.blocks_offer]
+    if blocking:
+        return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=blocking)
+    held = [p for p in problems if p.scope is Scope.SESSION and p.severity is Severity.ERROR]
+    view = build_view(offer, profile, {p.session_reference for p in held if p.session_reference})
+    if view is None:
+        none_left = error(
+            Code.SESSION_NONE,
+            "sessions",
+            "Aucune session de la formation ne peut être transmise à cette destination (voir les "
+            "problèmes des sessions).",
+        )
+        return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=[none_left, *held])
+    element = render_formation(view, lheo)
+    violations = validator.violations(element)
+    if violations:
+        return OfferDecision(
+            stored.reference,
+            Verdict.QUARANTINED,
+            problems=[error(Code.XSD_INVALID, v.path, f"{v.french()} [libxml2: {v.message}]") for v in violations],
+        )
+    return OfferDecision(
+        stored.reference,
+        Verdict.EXPORTED,
+        problems=held,
+        fragment=serialize_fragment(element),
+        exported_sessions=[
+            (session.reference, session.start, session.end)
+            for action in view.actions
+            for session in action.sessions
+        ],
+    )

@@ -1,0 +1,139 @@
+"""Relational schema of the store. Alembic migrations in `migrations/versions` create it.
+
+Offers are kept as the JSON record received (`payload`) plus a few indexed columns; the typed
+model is rebuilt from the payload when needed, so the input format can grow without a
+migration for every field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OfferRow(Base):
+    __tablename__ = "offers"
+
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bo_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    certifinfo: Mapped[str | None] = mapped_column(String(32), index=True)
+    formateur_siret: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    # True when the record parsed and no rule blocks the whole offer.
+    accepted: Mapped[bool] = mapped_column(Boolean, index=True)
+    problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of Problem
+    source: Mapped[str | None] = mapped_column(Text)
+    first_imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ImportRejectionRow(Base):
+    """A record that could not be tied to a formation reference: kept, never dropped."""
+
+    __tablename__ = "import_rejections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    line: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(Text)
+    rejected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionHistoryRow(Base):
+    """Dates a session reference had when it was first exported (the guide forbids re-use)."""
+
+    __tablename__ = "session_history"
+
+    session_reference: Mapped[str] = mapped_column(String(16), primary_key=True)
+    formation_reference: Mapped[str] = mapped_column(String(64))
+    start: Mapped[str] = mapped_column(String(8))
+    end: Mapped[str] = mapped_column(String(8))
+    first_exported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_feed_id: Mapped[str] = mapped_column(String(128))
+
+
+class ExportRunRow(Base):
+    """One destination's export attempt, whether or not it produced a feed."""
+
+    __tablename__ = "export_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    feed_id: Mapped[str | None] = mapped_column(String(128))
+    offers_considered: Mapped[int] = mapped_column(Integer, default=0)
+    offers_exported: Mapped[int] = mapped_column(Integer, default=0)
+    offers_out_of_perimeter: Mapped[int] = mapped_column(Integer, default=0)
+    offers_quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    sessions_held_back: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class QuarantineRow(Base):
+    """Why an offer (or one of its sessions) was held back from one destination's feed."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("export_runs.id", ondelete="CASCADE"))
+    destination: Mapped[str] = mapped_column(String(64))
+    formation_reference: Mapped[str] = mapped_column(String(64))
+    session_reference: Mapped[str | None] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_quarantine_run", "run_id"),
+        Index("ix_quarantine_offer", "formation_reference"),
+    )
+
+
+class FeedRow(Base):
+    """Manifest of one feed written to the outbox."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("export_runs.id"))
+    lheo_version: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    gz_path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    gz_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    gz_size: Mapped[int] = mapped_column(Integer)
+    offer_count: Mapped[int] = mapped_column(Integer)
+    session_count: Mapped[int] = mapped_column(Integer)
+    quarantined_count: Mapped[int] = mapped_column(Integer)
+    exported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set when retention removed the files; the manifest row stays as history.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FeedOfferRow(Base):
+    """Which offers a run's feed carries, with a digest of each fragment (for diffs between feeds).
+
+    Keyed by run rather than feed: the feed's name is its digest, known only once it is written.
+    """
+
+    __tablename__ = "feed_offers"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("export_runs.id", ondelete="CASCADE"), primary_key=True)
+    formation_reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fragment_sha256: Mapped[str] = mapped_column(String(64))
+    session_count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_feed_offers_reference", "formation_reference"),)
