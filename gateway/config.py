@@ -95,9 +95,7 @@ class GatewayConfig(_Settings):
             update={
                 "store": self.store.model_copy(update={"url": url}),
                 "outbox": self.outbox.model_copy(update={"path": anchor(self.outbox.path)}),
-                "validation": self.validation.model_copy(
-                    update={"schema_path": anchor(self.validation.schema_path)}
-                ),
+                "validation": self.validation.model_copy(update={"schema_path": anchor(self.validation.schema_path)}),
                 "mappings_path": anchor(self.mappings_path),
             }
         )

@@ -30,7 +30,7 @@ from gateway.validation.fragment_validator import SchemaLoadError
 
 app = typer.Typer(
     name="lheo-gateway",
-    help="Passerelle LHÉO 2.3 : offres validées → flux par destination (France Travail, Parcoursup, Affelnet, Intercarif).",
+    help="Passerelle LHÉO 2.3 : offres validées → un flux par destination (France Travail, Parcoursup…).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -57,7 +57,7 @@ class Context:
             try:
                 self._config = load_config(self.config_path)
             except ConfigError as exc:
-                self.fail(str(exc))
+                raise self.fail(str(exc)) from exc
         return self._config
 
     def database(self) -> Database:
@@ -164,9 +164,12 @@ def export(
         list[str] | None, typer.Option("--destination", "-d", help="Destination (répétable) ; défaut : toutes.")
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="N'écrit rien ; explique pour chaque offre pourquoi elle est prise ou non.")
+        bool,
+        typer.Option("--dry-run", help="N'écrit rien ; explique pour chaque offre pourquoi elle est prise ou non."),
     ] = False,
-    at: Annotated[str | None, typer.Option(help="Horodatage d'export fixé (ISO 8601), pour des flux reproductibles.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Horodatage d'export fixé (ISO 8601), pour des flux reproductibles.")
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Code retour 1 si une offre est mise en quarantaine.")] = False,
 ) -> None:
     """Construit le flux LHÉO 2.3 de chaque destination dans l'outbox."""

@@ -15,7 +15,14 @@ from gateway.pipeline.offer_decision import Verdict
 from gateway.problems import Problem, Severity
 from gateway.store.database import Database
 from gateway.store.queries import load_problems
-from gateway.store.tables import ExportRunRow, FeedOfferRow, FeedRow, ImportRejectionRow, OfferRow, QuarantineRow
+from gateway.store.tables import (
+    ExportRunRow,
+    FeedOfferRow,
+    FeedRow,
+    ImportRejectionRow,
+    OfferRow,
+    QuarantineRow,
+)
 
 OUTCOME_LABELS = {
     Outcome.CREATED: "créée",
@@ -83,7 +90,9 @@ def offers_table(console: Console, database: Database, *, status: str | None, re
         rejections = db.scalar(select(func.count()).select_from(ImportRejectionRow)) or 0
     console.print(table)
     if rejections:
-        console.print(f"{rejections} enregistrement(s) sans référence exploitable conservé(s) à part (import_rejections).")
+        console.print(
+            f"{rejections} enregistrement(s) sans référence exploitable conservé(s) à part (import_rejections)."
+        )
 
 
 def offer_detail(console: Console, database: Database, reference: str) -> bool:

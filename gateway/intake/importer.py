@@ -81,9 +81,7 @@ def import_file(database: Database, path: Path, rules: RulesSettings, *, now: da
     return report
 
 
-def _import_record(
-    db: Any, line: int, data: Any, rules: RulesSettings, source: str, now: datetime
-) -> RecordResult:
+def _import_record(db: Any, line: int, data: Any, rules: RulesSettings, source: str, now: datetime) -> RecordResult:
     if not isinstance(data, dict):
         problem = error(Code.INPUT_INVALID, "", "L'enregistrement n'est pas un objet JSON décrivant une offre.")
         _reject(db, source, line, data, [problem], now)
@@ -92,9 +90,7 @@ def _import_record(
     offer, problems = evaluate(db, data, rules)
     if not isinstance(reference, str) or not reference.strip():
         if not any(p.path == "reference" for p in problems):
-            problems.insert(
-                0, error(Code.INPUT_MISSING_FIELD, "reference", "La référence formation est absente.")
-            )
+            problems.insert(0, error(Code.INPUT_MISSING_FIELD, "reference", "La référence formation est absente."))
         _reject(db, source, line, data, problems, now)
         return RecordResult(line, None, Outcome.REJECTED, problems)
 

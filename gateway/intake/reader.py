@@ -76,4 +76,4 @@ def _read_json_document(path: Path) -> Iterator[RawRecord]:
         for item in document:
             yield RawRecord(1, item)
     else:
-        raise InputFileError(f"{path}: attendu une offre, une liste d'offres ou {{\"offers\": [...]}}")
+        raise InputFileError(f'{path}: attendu une offre, une liste d\'offres ou {{"offers": [...]}}')

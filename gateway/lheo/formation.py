@@ -74,7 +74,7 @@ def _entry_level_code(level: int | None) -> str:
 
 def render_formation(view: FormationView, settings: LheoSettings) -> etree._Element:
     offer = view.offer
-    formation = etree.Element(_NS + "formation", nsmap={None: LHEO_NAMESPACE})
+    formation = etree.Element(_NS + "formation", nsmap={None: LHEO_NAMESPACE})  # type: ignore[dict-item]
     formation.set("numero", offer.reference)
     if offer.updated_at is not None:
         stamp = offer.updated_at.astimezone(UTC) if offer.updated_at.tzinfo else offer.updated_at
@@ -165,9 +165,7 @@ def _alternance_text(offer: Offer) -> str:
     return "Formation en alternance (" + " ou ".join(contracts) + ")."
 
 
-def _action(
-    formation: etree._Element, view: FormationView, action: ActionView, settings: LheoSettings
-) -> None:
+def _action(formation: etree._Element, view: FormationView, action: ActionView, settings: LheoSettings) -> None:
     offer = view.offer
     modalities = offer.modalities
     alternance = modalities.contrat_apprentissage or modalities.contrat_professionnalisation
@@ -231,9 +229,7 @@ def _formateur(action: etree._Element, formateur: Organisation) -> None:
     _sub(_sub(element, "SIRET-formateur"), "SIRET", formateur.siret)
     _sub(element, "raison-sociale-formateur", short_text(formateur.legal_name or formateur.name))
     if formateur.phone or formateur.email:
-        _contact_coordinates(
-            _sub(element, "contact-formateur"), Contact(role=ContactRole.ACCUEIL), fallback=formateur
-        )
+        _contact_coordinates(_sub(element, "contact-formateur"), Contact(role=ContactRole.ACCUEIL), fallback=formateur)
     if formateur.uai:
         _sub(_sub(element, "code-UAI-formateur"), "code-UAI", ids.normalize_uai(formateur.uai))
 
@@ -253,8 +249,6 @@ def _responsable(formation: etree._Element, organisation: Organisation) -> None:
         _sub(coordinates, "courriel", short_text(organisation.email))
     if organisation.web:
         _sub(_sub(coordinates, "web"), "urlweb", organisation.web)
-    _contact_coordinates(
-        _sub(element, "contact-organisme"), Contact(role=ContactRole.ACCUEIL), fallback=organisation
-    )
+    _contact_coordinates(_sub(element, "contact-organisme"), Contact(role=ContactRole.ACCUEIL), fallback=organisation)
     if organisation.uai:
         _sub(_sub(element, "code-UAI-organisme-formation"), "code-UAI", ids.normalize_uai(organisation.uai))

@@ -85,9 +85,7 @@ def requirement_problems(offer: Offer, profile: DestinationProfile) -> list[Prob
         elif field is RequiredField.WEB_LINK and not offer.web_links:
             problems.append(error(Code.PROFILE_FIELD_REQUIRED, "web_links", f"{label} exige un lien web."))
         elif field is RequiredField.EXIT_LEVEL and offer.exit_level is None:
-            problems.append(
-                error(Code.PROFILE_FIELD_REQUIRED, "exit_level", f"{label} exige le niveau de sortie.")
-            )
+            problems.append(error(Code.PROFILE_FIELD_REQUIRED, "exit_level", f"{label} exige le niveau de sortie."))
         elif field in (RequiredField.PLACE, RequiredField.PLACE_UAI):
             for index, session in enumerate(offer.sessions):
                 if session.place is None:
@@ -132,9 +130,7 @@ def _place_key(place: Place | None) -> tuple[str, ...]:
     )
 
 
-def build_view(
-    offer: Offer, profile: DestinationProfile, held_back_sessions: Iterable[str]
-) -> FormationView | None:
+def build_view(offer: Offer, profile: DestinationProfile, held_back_sessions: Iterable[str]) -> FormationView | None:
     """The destination's view of the offer, without held-back sessions; None if none is left."""
     held = set(held_back_sessions)
     groups: dict[tuple[str, ...], tuple[Place | None, list[SessionView]]] = {}
@@ -160,9 +156,7 @@ def build_view(
             place_uai=place_uai(offer, place),
             sessions=tuple(sorted(sessions, key=lambda s: (s.start, s.end, s.reference))),
         )
-        for number, (place, sessions) in enumerate(
-            (groups[key] for key in sorted(groups)), start=1
-        )
+        for number, (place, sessions) in enumerate((groups[key] for key in sorted(groups)), start=1)
     )
     suffix = (
         suffix_for(offer.modalities.contrat_apprentissage, offer.modalities.contrat_professionnalisation)

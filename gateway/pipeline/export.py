@@ -90,9 +90,10 @@ def export_destination(
         run_id: int | None = None
         writer: FeedFileWriter | None = None
         if not dry_run:
-            run_id = db.execute(
-                insert(ExportRunRow).values(destination=profile.name, started_at=datetime.now(UTC))
-            ).inserted_primary_key[0]
+            run = ExportRunRow(destination=profile.name, started_at=datetime.now(UTC))
+            db.add(run)
+            db.flush()
+            run_id = run.id
             writer = FeedFileWriter(folder, exported_at, config.outbox.gzip_level)
             writer.write(document_head(exported_at))
         batches = _Batches(db)
@@ -100,9 +101,7 @@ def export_destination(
         try:
             for page in exportable_pages(db):
                 parsed = [(stored, parse_stored(stored)) for stored in page]
-                history = session_history(
-                    db, (s.reference for _, offer in parsed if offer for s in offer.sessions)
-                )
+                history = session_history(db, (s.reference for _, offer in parsed if offer for s in offer.sessions))
                 for stored, offer in parsed:
                     decision = decide(stored, offer, profile, config.lheo, history, validator)
                     _count(result, decision, dry_run)

@@ -20,8 +20,8 @@ from gateway.intake.models import Offer
 from gateway.lheo.document import serialize_fragment
 from gateway.lheo.formation import render_formation
 from gateway.mapping.formation_view import build_view, requirement_problems
-from gateway.mapping.profiles import DestinationProfile
 from gateway.mapping.perimeter import outside_perimeter
+from gateway.mapping.profiles import DestinationProfile
 from gateway.problems import Code, Problem, Scope, Severity, error
 from gateway.rules.store_checks import ExportedSessionDates, session_history_problems
 from gateway.store.queries import StoredOffer
@@ -105,8 +105,6 @@ def decide(
         problems=held,
         fragment=serialize_fragment(element),
         exported_sessions=[
-            (session.reference, session.start, session.end)
-            for action in view.actions
-            for session in action.sessions
+            (session.reference, session.start, session.end) for action in view.actions for session in action.sessions
         ],
     )

@@ -125,9 +125,7 @@ def _check_links(offer: Offer) -> Iterator[Problem]:
 def _check_modalities(offer: Offer) -> Iterator[Problem]:
     modalities = offer.modalities
     if not (
-        modalities.formation_continue
-        or modalities.contrat_professionnalisation
-        or modalities.contrat_apprentissage
+        modalities.formation_continue or modalities.contrat_professionnalisation or modalities.contrat_apprentissage
     ):
         yield error(
             Code.MODALITIES_NONE,
@@ -161,8 +159,7 @@ def _check_modalities(offer: Offer) -> Iterator[Problem]:
             yield error(
                 Code.APPRENTICESHIP_YEARS_BEYOND_DURATION,
                 f"apprenticeship_years[{index}]",
-                f"L'année {year} est ouverte à l'apprentissage mais le cursus dure "
-                f"{offer.duration_years} an(s).",
+                f"L'année {year} est ouverte à l'apprentissage mais le cursus dure {offer.duration_years} an(s).",
             )
 
 
@@ -197,9 +194,7 @@ def _check_organisation(org: Organisation, path: str, label: str) -> Iterator[Pr
         if value is not None and not value.strip():
             yield error(Code.TEXT_EMPTY, f"{path}.{field}", f"Le nom de {label} est vide.")
         elif value is not None and len(value) > NAME_MAX:
-            yield error(
-                Code.TEXT_TOO_LONG, f"{path}.{field}", f"Le nom de {label} dépasse {NAME_MAX} caractères."
-            )
+            yield error(Code.TEXT_TOO_LONG, f"{path}.{field}", f"Le nom de {label} dépasse {NAME_MAX} caractères.")
     if org.address is not None:
         yield from _check_address(org.address, f"{path}.address", session=None)
 
@@ -211,9 +206,7 @@ def _check_formateur_siren(offer: Offer, rules: RulesSettings) -> Iterator[Probl
         return  # already reported; comparing SIRENs of broken SIRETs would only add noise
     responsable_siren = ids.siren_of(offer.responsable.siret)
     formateur_siren = ids.siren_of(formateur.siret)
-    if responsable_siren != formateur_siren and not rules.formateur_approved(
-        responsable_siren, formateur_siren
-    ):
+    if responsable_siren != formateur_siren and not rules.formateur_approved(responsable_siren, formateur_siren):
         yield error(
             Code.FORMATEUR_SIREN_NOT_APPROVED,
             "formateur.siret",
@@ -251,8 +244,7 @@ def _check_address(address: Address, path: str, session: str | None) -> Iterator
         yield report(
             Code.INSEE_FORMAT,
             "insee",
-            f"Le code INSEE « {address.insee} » n'est pas un code commune valide "
-            "(5 caractères, 2A/2B pour la Corse).",
+            f"Le code INSEE « {address.insee} » n'est pas un code commune valide (5 caractères, 2A/2B pour la Corse).",
         )
     if fit_address_lines(address.lines) is None:
         yield report(
@@ -322,8 +314,7 @@ def _check_sessions(offer: Offer) -> Iterator[Problem]:
             yield session_error(
                 Code.PLACE_MISSING,
                 f"{path}.place",
-                f"La session {ref} n'a pas de lieu de formation alors que la formation n'est pas "
-                "100 % à distance.",
+                f"La session {ref} n'a pas de lieu de formation alors que la formation n'est pas 100 % à distance.",
                 ref,
             )
         if session.registration_address is not None:

@@ -31,13 +31,17 @@ class SchemaViolation:
 _NS_PREFIX = re.compile(r"\{[^}]*\}")
 _FACETS: list[tuple[re.Pattern[str], str]] = [
     (
-        re.compile(r"Element '([^']+)': \[facet 'maxLength'\] The value has a length of '(\d+)'; "
-                   r"this exceeds the allowed maximum length of '(\d+)'"),
+        re.compile(
+            r"Element '([^']+)': \[facet 'maxLength'\] The value has a length of '(\d+)'; "
+            r"this exceeds the allowed maximum length of '(\d+)'"
+        ),
         "« {0} » est trop long : {1} caractères pour {2} au plus",
     ),
     (
-        re.compile(r"Element '([^']+)': \[facet 'minLength'\] The value has a length of '(\d+)'; "
-                   r"this underruns the allowed minimum length of '(\d+)'"),
+        re.compile(
+            r"Element '([^']+)': \[facet 'minLength'\] The value has a length of '(\d+)'; "
+            r"this underruns the allowed minimum length of '(\d+)'"
+        ),
         "« {0} » est trop court ou vide : {1} caractère(s) pour {2} au moins",
     ),
     (
@@ -80,4 +84,7 @@ class FragmentValidator:
     def violations(self, element: etree._Element) -> list[SchemaViolation]:
         if self.schema.validate(element):
             return []
-        return [SchemaViolation(path=entry.path or "", message=entry.message) for entry in self.schema.error_log]
+        return [
+            SchemaViolation(path=entry.path or "", message=entry.message)
+            for entry in iter(self.schema.error_log)  # type: ignore[call-overload]
+        ]

@@ -12,16 +12,37 @@ Contract checked here:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
-from lxml.builder import ElementMaker
 
 NS = "http://lheo.gouv.fr/2.3"
 XP = {"l": NS}
-E = ElementMaker(namespace=NS, nsmap={None: NS})
+XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
+DEFAULT_NAMESPACE: Any = {None: NS}  # lxml-stubs types nsmap keys as str only
+
+
+def E(tag: str, *content: etree._Element | str | Mapping[str, str], **attributes: str) -> etree._Element:
+    """Build an LHÉO element: text, attribute mappings and children, in any order."""
+    element = etree.Element(f"{{{NS}}}{tag}", nsmap=DEFAULT_NAMESPACE)
+    for name, value in attributes.items():
+        element.set(name, value)
+    for item in content:
+        if isinstance(item, etree._Element):
+            element.append(item)
+        elif isinstance(item, str):
+            if len(element):
+                element[-1].tail = (element[-1].tail or "") + item
+            else:
+                element.text = (element.text or "") + item
+        else:
+            for name, value in item.items():
+                element.set(name, value)
+    return element
+
 
 Mutation = Callable[[etree._ElementTree], None]
 
@@ -32,50 +53,53 @@ Mutation = Callable[[etree._ElementTree], None]
 def _adresse_bordeaux_cedex() -> etree._Element:
     # CEDEX: no dedicated element, the mention goes in ville with the CEDEX postcode, and no
     # INSEE code can be derived from a non-geographic postcode.
-    return E.adresse(
-        E.denomination("CFA Exemple - service des admissions"),
-        E.ligne("Service des admissions"),
-        E.ligne("CS 41234"),
-        E.codepostal("33076"),
-        E.ville("BORDEAUX CEDEX"),
-        E.departement("33"),
-        E.region("75"),
-        E.pays("FR"),
+    return E(
+        "adresse",
+        E("denomination", "CFA Exemple - service des admissions"),
+        E("ligne", "Service des admissions"),
+        E("ligne", "CS 41234"),
+        E("codepostal", "33076"),
+        E("ville", "BORDEAUX CEDEX"),
+        E("departement", "33"),
+        E("region", "75"),
+        E("pays", "FR"),
     )
 
 
 def _adresse_ajaccio() -> etree._Element:
-    return E.adresse(
-        E.denomination("CFA Exemple - antenne d'Ajaccio"),
-        E.ligne("12 cours Napoléon"),
-        E.codepostal("20000"),
-        E.ville("Ajaccio"),
-        E.departement("2A"),
+    return E(
+        "adresse",
+        E("denomination", "CFA Exemple - antenne d'Ajaccio"),
+        E("ligne", "12 cours Napoléon"),
+        E("codepostal", "20000"),
+        E("ville", "Ajaccio"),
+        E("departement", "2A"),
         E("code-INSEE-commune", "2A004"),
         E("code-INSEE-canton", "2A01"),
-        E.region("94"),
-        E.pays("FR"),
-        E.geolocalisation(E.latitude("41.9192"), E.longitude("8.7386")),
+        E("region", "94"),
+        E("pays", "FR"),
+        E("geolocalisation", E("latitude", "41.9192"), E("longitude", "8.7386")),
     )
 
 
 def _extra(info: str, value: str) -> etree._Element:
-    return E.extra(value, info=info)
+    return E("extra", value, info=info)
 
 
 def _session() -> etree._Element:
-    return E.session(
+    return E(
+        "session",
         {"numero": "00254068", "idref": "F202110104724", "datemaj": "20250301"},
-        E.periode(E.debut("20250901"), E.fin("20280630")),
+        E("periode", E("debut", "20250901"), E("fin", "20280630")),
         E("adresse-inscription", _adresse_bordeaux_cedex()),
         E("modalites-inscription", "Dossier de candidature puis entretien de motivation."),
-        E("periode-inscription", E.periode(E.debut("20250301"), E.fin("20250831"))),
+        E("periode-inscription", E("periode", E("debut", "20250301"), E("fin", "20250831"))),
         E("etat-recrutement", "1"),
-        E("url-session", E.urlweb("https://www.cfa-exemple.fr/licence-gestion/session-2025")),
+        E("url-session", E("urlweb", "https://www.cfa-exemple.fr/licence-gestion/session-2025")),
         E(
             "contact-session",
             E("type-contact", "4"),
-            E.coordonnees(E.courriel("admissions@cfa-exemple.fr")),
+            E("coordonnees", E("courriel", "admissions@cfa-exemple.fr")),
         ),
         E(
             "reference-certification",
@@ -83,15 +107,17 @@ def _session() -> etree._Element:
             E("reference-code-CERTIFINFO", "116789"),
         ),
         # Student status in year 1, apprenticeship open in years 2 and 3 only.
-        E.cycle(E("type-cycle", "0"), E("annee-cycle", "1")),
-        E.cycle(
+        E("cycle", E("type-cycle", "0"), E("annee-cycle", "1")),
+        E(
+            "cycle",
             E("type-cycle", "1"),
             E("annee-cycle", "2"),
             E("annee-cycle", "3"),
             E("effectif-minimal", "8"),
             E("capacite-simultanee", "24"),
             E("capacite-cumulee", "24"),
-            E.alternance(
+            E(
+                "alternance",
                 E("type-alternance", "1"),
                 E(
                     "rythme-alternance",
@@ -105,7 +131,8 @@ def _session() -> etree._Element:
 
 
 def _action() -> etree._Element:
-    return E.action(
+    return E(
+        "action",
         {"numero": "AC-0001", "id": "A202110104724-1"},
         E("rythme-formation", "1 semaine en centre, 2 semaines en entreprise"),
         E("code-public-vise", "83056", ref="V14"),
@@ -118,17 +145,17 @@ def _action() -> etree._Element:
         E("prise-en-charge-frais-possible", "1"),
         E(
             "lieu-de-formation",
-            E("SIRET-lieu-formation", E.SIRET("73282932000058")),
+            E("SIRET-lieu-formation", E("SIRET", "73282932000058")),
             E("code-UAI-lieu-formation", E("code-UAI", "6200001G")),
-            E.coordonnees(_adresse_ajaccio()),
+            E("coordonnees", _adresse_ajaccio()),
         ),
         E("modalites-entrees-sorties", "0"),
-        E("url-action", E.urlweb("https://www.cfa-exemple.fr/ajaccio")),
+        E("url-action", E("urlweb", "https://www.cfa-exemple.fr/ajaccio")),
         E("duree-cycle", "3"),
         _session(),
         E("adresse-information", _adresse_bordeaux_cedex()),
-        E("date-information", E.date("20250315")),
-        E.restauration("Restaurant universitaire à proximité"),
+        E("date-information", E("date", "20250315")),
+        E("restauration", "Restaurant universitaire à proximité"),
         E("acces-handicapes", "Locaux accessibles, référent handicap sur site"),
         E("langue-formation", "fr"),
         E("modalites-recrutement", "Sur dossier et entretien"),
@@ -142,17 +169,18 @@ def _action() -> etree._Element:
         E("detail-conditions-prise-en-charge", "Coût pris en charge par l'OPCO de l'employeur"),
         E(
             "organisme-formateur",
-            E("SIRET-formateur", E.SIRET("73282932000058")),
+            E("SIRET-formateur", E("SIRET", "73282932000058")),
             E("raison-sociale-formateur", "ASSOCIATION CFA EXEMPLE - ANTENNE D'AJACCIO"),
             E(
                 "contact-formateur",
                 E("type-contact", "14"),
-                E.coordonnees(E.nom("Santoni"), E.prenom("Marie"), E.courriel("m.santoni@cfa-exemple.fr")),
+                E("coordonnees", E("nom", "Santoni"), E("prenom", "Marie"), E("courriel", "m.santoni@cfa-exemple.fr")),
             ),
             E("code-UAI-formateur", E("code-UAI", "6200001G")),
         ),
         E("organisme-financeur", E("code-financeur", "16"), E("nb-places-financees", "24")),
-        E.extras(
+        E(
+            "extras",
             {"info": "modalites"},
             _extra("contrat-apprentissage", "1"),
             _extra("contrat-professionnalisation", "0"),
@@ -165,38 +193,41 @@ def _organisme_responsable() -> etree._Element:
     return E(
         "organisme-formation-responsable",
         E("numero-activite", "72330000033"),
-        E("SIRET-organisme-formation", E.SIRET("73282932000074")),
+        E("SIRET-organisme-formation", E("SIRET", "73282932000074")),
         E("nom-organisme", "CFA Exemple"),
         E("raison-sociale", "ASSOCIATION CFA EXEMPLE"),
         E(
             "coordonnees-organisme",
-            E.coordonnees(
+            E(
+                "coordonnees",
                 _adresse_bordeaux_cedex(),
-                E.telfixe(E.numtel("05 56 00 00 00")),
-                E.courriel("contact@cfa-exemple.fr"),
-                E.web(E.urlweb("https://www.cfa-exemple.fr")),
+                E("telfixe", E("numtel", "05 56 00 00 00")),
+                E("courriel", "contact@cfa-exemple.fr"),
+                E("web", E("urlweb", "https://www.cfa-exemple.fr")),
             ),
         ),
         E(
             "contact-organisme",
             E("type-contact", "4"),
-            E.coordonnees(
-                E.civilite("Madame"),
-                E.nom("Durand"),
-                E.prenom("Claire"),
-                E.telfixe(E.numtel("+33 5 56 00 00 01")),
-                E.portable(E.numtel("06 00 00 00 02")),
-                E.courriel("claire.durand@cfa-exemple.fr"),
+            E(
+                "coordonnees",
+                E("civilite", "Madame"),
+                E("nom", "Durand"),
+                E("prenom", "Claire"),
+                E("telfixe", E("numtel", "+33 5 56 00 00 01")),
+                E("portable", E("numtel", "06 00 00 00 02")),
+                E("courriel", "claire.durand@cfa-exemple.fr"),
             ),
         ),
         E("renseignements-specifiques", "Établissement certifié Qualiopi (actions de formation par apprentissage)"),
-        E.potentiel(E("code-FORMACODE", "34566", ref="V14")),
+        E("potentiel", E("code-FORMACODE", "34566", ref="V14")),
         E("code-UAI-organisme-formation", E("code-UAI", "0331234M")),
     )
 
 
 def _formation() -> etree._Element:
-    return E.formation(
+    return E(
+        "formation",
         {
             "numero": "202110104724",
             "id": "F202110104724",
@@ -215,27 +246,28 @@ def _formation() -> etree._Element:
         E("objectif-formation", "Former des managers de rayon et d'unité commerciale."),
         E("resultats-attendus", "Licence professionnelle (niveau 6)"),
         E("contenu-formation", "Gestion, management d'équipe, marketing, relation client."),
-        E.certifiante("1"),
+        E("certifiante", "1"),
         E(
             "contact-formation",
             E("type-contact", "14"),
-            E.coordonnees(
-                E.civilite("Monsieur"),
-                E.nom("Martin"),
-                E.telfixe(E.numtel("05 56 00 00 03")),
-                E.courriel("apprentissage@cfa-exemple.fr"),
+            E(
+                "coordonnees",
+                E("civilite", "Monsieur"),
+                E("nom", "Martin"),
+                E("telfixe", E("numtel", "05 56 00 00 03")),
+                E("courriel", "apprentissage@cfa-exemple.fr"),
             ),
         ),
         E("parcours-de-formation", "1"),
         E("code-niveau-entree", "14"),
         E("objectif-general-formation", "6"),
-        E.certification(E("code-RNCP", "RNCP38368"), E("code-CERTIFINFO", "116789")),
+        E("certification", E("code-RNCP", "RNCP38368"), E("code-CERTIFINFO", "116789")),
         E("code-niveau-sortie", "16"),
         E(
             "url-formation",
-            E.urlweb("https://www.cfa-exemple.fr/licence-commerce"),
-            E.urlweb("https://www.cfa-exemple.fr/apprentissage"),
-            E.urlweb("http://cfa-exemple.fr/fiches/lp-commerce.pdf"),
+            E("urlweb", "https://www.cfa-exemple.fr/licence-commerce"),
+            E("urlweb", "https://www.cfa-exemple.fr/apprentissage"),
+            E("urlweb", "http://cfa-exemple.fr/fiches/lp-commerce.pdf"),
         ),
         _action(),
         _organisme_responsable(),
@@ -245,12 +277,14 @@ def _formation() -> etree._Element:
 def rich_document() -> etree._ElementTree:
     gateway_note = etree.Element("{urn:example:lheo-gateway}lot")
     gateway_note.text = "intake-2025-03"
-    root = E.lheo(
+    root = E(
+        "lheo",
         {"horodatage-export": "2025-03-02T04:00:00Z"},
-        E.offres(_formation()),
-        E.extras(
+        E("offres", _formation()),
+        E(
+            "extras",
             _extra("producteur", "lheo-gateway 0.1.0"),
-            E.extras(E.extra(gateway_note, info="lot")),
+            E("extras", E("extra", gateway_note, info="lot")),
         ),
     )
     return etree.ElementTree(root)
@@ -310,13 +344,28 @@ def errors_of(schema: etree.XMLSchema, doc: etree._ElementTree | etree._Element)
     """Validation messages (empty list = valid)."""
     if schema.validate(doc):
         return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    log: Any = schema.error_log  # iterable at run time; lxml-stubs does not say so
+    return [f"line {e.line}: {e.message}" for e in log]
+
+
+def select(doc: etree._ElementTree, xpath: str) -> list[Any]:
+    found = doc.xpath(xpath, namespaces=XP)
+    assert isinstance(found, list)
+    return found
 
 
 def node(doc: etree._ElementTree, xpath: str) -> etree._Element:
-    found = doc.xpath(xpath, namespaces=XP)
+    found = select(doc, xpath)
     assert found, f"test bug: {xpath} matches nothing in the instance"
-    return found[0]
+    first = found[0]
+    assert isinstance(first, etree._Element)
+    return first
+
+
+def parent_of(element: etree._Element) -> etree._Element:
+    parent = element.getparent()
+    assert parent is not None
+    return parent
 
 
 def set_text(xpath: str, value: str) -> Mutation:
@@ -340,7 +389,7 @@ def set_attr(xpath: str, name: str, value: str | None) -> Mutation:
 def remove(xpath: str) -> Mutation:
     def mutate(doc: etree._ElementTree) -> None:
         target = node(doc, xpath)
-        target.getparent().remove(target)
+        parent_of(target).remove(target)
 
     return mutate
 
@@ -364,7 +413,7 @@ def repeat_until(xpath: str, total: int) -> Mutation:
 
     def mutate(doc: etree._ElementTree) -> None:
         target = node(doc, xpath)
-        while len(target.getparent().findall(target.tag)) < total:
+        while len(parent_of(target).findall(target.tag)) < total:
             target.addnext(copy.deepcopy(target))
 
     return mutate
@@ -391,7 +440,7 @@ def unwrap_extras(xpath: str) -> Mutation:
         extras = node(doc, xpath)
         for extra in list(extras):
             extras.addprevious(extra)
-        extras.getparent().remove(extras)
+        parent_of(extras).remove(extras)
 
     return mutate
 
@@ -424,20 +473,24 @@ RESPONSABLE = f"{FORMATION}/l:organisme-formation-responsable"
 
 def test_gateway_schema_is_self_contained(gateway_xsd_path: Path) -> None:
     schema_doc = etree.parse(str(gateway_xsd_path))
-    xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
     root = schema_doc.getroot()
     assert root.get("targetNamespace") == NS
     assert root.get("elementFormDefault") == "qualified"
     # Nothing is pulled in at run time (in particular nothing from the official schema).
-    assert not schema_doc.xpath("//xs:include | //xs:import | //xs:redefine", namespaces=xs)
+    assert not schema_doc.xpath("//xs:include | //xs:import | //xs:redefine", namespaces=XS)
     # Every element is global: no local element declarations, only references.
-    assert not schema_doc.xpath("//xs:element[@name][not(parent::xs:schema)]", namespaces=xs)
+    assert not schema_doc.xpath("//xs:element[@name][not(parent::xs:schema)]", namespaces=XS)
+
+
+def global_element_names(xsd: Path) -> set[str]:
+    names = etree.parse(str(xsd)).xpath("/xs:schema/xs:element/@name", namespaces=XS)
+    assert isinstance(names, list)
+    return {str(name) for name in names}
 
 
 def test_gateway_elements_all_exist_in_the_standard(gateway_xsd_path: Path, official_xsd_path: Path) -> None:
-    xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
-    ours = set(etree.parse(str(gateway_xsd_path)).xpath("/xs:schema/xs:element/@name", namespaces=xs))
-    official = set(etree.parse(str(official_xsd_path)).xpath("/xs:schema/xs:element/@name", namespaces=xs))
+    ours = global_element_names(gateway_xsd_path)
+    official = global_element_names(official_xsd_path)
     assert ours <= official, f"not LHÉO 2.3 elements: {sorted(ours - official)}"
     # The apprenticeship-relevant part of the standard is covered.
     for name in (
@@ -471,11 +524,11 @@ def test_rich_instance_survives_serialisation_round_trip(
     assert errors_of(gateway_schema, doc) == []
     assert errors_of(official_schema, doc) == []
     # What the test claims to exercise really is in the instance.
-    assert doc.xpath(f"{PLACE_ADDRESS}/l:code-INSEE-commune/text()", namespaces=XP) == ["2A004"]
-    assert doc.xpath(f"{APPRENTICESHIP_CYCLE}/l:annee-cycle/text()", namespaces=XP) == ["2", "3"]
-    assert len(doc.xpath(f"{FORMATION}/l:url-formation/l:urlweb", namespaces=XP)) == 3
-    assert doc.xpath(f"{ACTION}/l:extras/l:extra[@info='contrat-apprentissage']/text()", namespaces=XP) == ["1"]
-    assert "BORDEAUX CEDEX" in doc.xpath("//l:ville/text()", namespaces=XP)
+    assert select(doc, f"{PLACE_ADDRESS}/l:code-INSEE-commune/text()") == ["2A004"]
+    assert select(doc, f"{APPRENTICESHIP_CYCLE}/l:annee-cycle/text()") == ["2", "3"]
+    assert len(select(doc, f"{FORMATION}/l:url-formation/l:urlweb")) == 3
+    assert select(doc, f"{ACTION}/l:extras/l:extra[@info='contrat-apprentissage']/text()") == ["1"]
+    assert "BORDEAUX CEDEX" in select(doc, "//l:ville/text()")
 
 
 def test_formation_fragment_validates_on_its_own(
@@ -509,7 +562,7 @@ def test_formation_fragment_validates_on_its_own(
         # Placeholder NDA seen in the wild.
         set_text(f"{RESPONSABLE}/l:numero-activite", "99999999999"),
         # Several extras, nested, with elements inside an extra.
-        append_child(f"{ACTION}/l:extras", lambda: E.extras(E.extra(E.ligne("Bâtiment B"), info="lieu"))),
+        append_child(f"{ACTION}/l:extras", lambda: E("extras", E("extra", E("ligne", "Bâtiment B"), info="lieu"))),
     ],
     ids=[
         "title-255-accented",
@@ -532,6 +585,43 @@ def test_legitimate_variants_are_valid_in_both(
     doc = mutated(mutation)
     assert errors_of(official_schema, doc) == []
     assert errors_of(gateway_schema, doc) == []
+
+
+def test_gateway_schema_also_works_with_xmlschema(gateway_xsd_path: Path) -> None:
+    # The patterns must mean the same thing to the pure-Python validator as to libxml2.
+    xmlschema = pytest.importorskip("xmlschema")
+    schema = xmlschema.XMLSchema10(str(gateway_xsd_path))
+    assert schema.is_valid(etree.tostring(rich_document(), encoding="unicode"))
+    assert schema.is_valid(MINIMAL_DOCUMENT)
+    assert not schema.is_valid(etree.tostring(mutated(set_text(f"{RESPONSABLE}//l:SIRET", "ABCDEFGHIJKLMN"))))
+
+
+# Values chosen to sit on the edges of both schemas' facets (blank, padded, signed, too long,
+# lexically odd dates and codes...).
+PROBE_VALUES = [
+    "", " ", "0", "1", " 1 ", "-1", "+5", "99999", "100000", "x" * 3001, "é" * 255,
+    " " * 40 + "44.8", "00000000", "20251339", "2A004", "RNCP1", "http://a", "a@b.c", "+33 5",
+]  # fmt: skip
+
+
+def test_gateway_never_accepts_what_the_official_schema_rejects(
+    gateway_schema: etree.XMLSchema, official_schema: etree.XMLSchema
+) -> None:
+    leaves = [i for i, el in enumerate(rich_document().iter()) if len(el) == 0 and el.text is not None]
+    assert len(leaves) > 100
+    accepted_by_gateway = 0
+    violations = []
+    for index in leaves:
+        for value in PROBE_VALUES:
+            doc = rich_document()
+            leaf = list(doc.iter())[index]
+            leaf.text = value
+            if gateway_schema.validate(doc):
+                accepted_by_gateway += 1
+                if not official_schema.validate(doc):
+                    violations.append((etree.QName(leaf).localname, value[:20]))
+    assert violations == [], "gateway schema is not a subset of LHÉO 2.3 for these values"
+    assert accepted_by_gateway > 0  # the probe does exercise acceptance, not only rejection
 
 
 # ------------------------------------------ looseness of the official schema we close
@@ -560,18 +650,22 @@ STRICTER_CASES: list[tuple[str, Mutation, str]] = [
     ("courriel-without-at", set_text(f"{RESPONSABLE}//l:courriel", "contact.cfa-exemple.fr"), "courriel"),
     ("certifiante-padded", set_text(f"{FORMATION}/l:certifiante", " 1 "), "certifiante"),
     ("modalites-alternance-blank", set_text(f"{ACTION}/l:modalites-alternance", "\n  "), "modalites-alternance"),
-    ("raison-sociale-formateur-empty", set_text(f"{ACTION}//l:raison-sociale-formateur", ""), "raison-sociale-formateur"),
+    (
+        "raison-sociale-formateur-empty",
+        set_text(f"{ACTION}//l:raison-sociale-formateur", ""),
+        "raison-sociale-formateur",
+    ),
     ("latitude-out-of-range", set_text(f"{PLACE_ADDRESS}//l:latitude", "141.9"), "latitude"),
     ("extra-without-info", set_attr(f"{ACTION}/l:extras/l:extra", "info", None), "info"),
     # Rarely used parts of the standard the gateway never emits are simply not allowed.
     (
         "omitted-equipement",
-        insert_after(f"{ACTION}/l:code-modalite-pedagogique", lambda: E.equipement(E("type-equipement", "1"))),
+        insert_after(f"{ACTION}/l:code-modalite-pedagogique", lambda: E("equipement", E("type-equipement", "1"))),
         "equipement",
     ),
     (
         "omitted-positionnement",
-        insert_after(RESPONSABLE, lambda: E.positionnement("1")),
+        insert_after(RESPONSABLE, lambda: E("positionnement", "1")),
         "positionnement",
     ),
 ]

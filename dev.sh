@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine: sets up .venv, then runs the demo job or the tests.
+#   ./dev.sh demo   import the bundled sample offers and export every destination (SQLite + outbox/)
+#   ./dev.sh test   lint, type-check and run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PYTHON" -m venv "$VENV"
+    fi
+    # Re-install only when pyproject.toml changed since the last install.
+    local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+        "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+        rm -f "$VENV"/.installed-*
+        touch "$stamp"
+    fi
+}
+
+case "${1:-}" in
+    demo)
+        shift
+        ensure_venv
+        exec "$VENV/bin/lheo-gateway" demo "$@"
+        ;;
+    test)
+        shift
+        ensure_venv
+        "$VENV/bin/ruff" check gateway tests bench
+        "$VENV/bin/mypy" gateway
+        exec "$VENV/bin/pytest" -q "$@"
+        ;;
+    *)
+        echo "usage: $0 demo|test" >&2
+        exit 2
+        ;;
+esac
