@@ -42,13 +42,21 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(db_app, name="db")
 
 
+def _console(*, stderr: bool) -> Console:
+    # Piped output (logs, CI) gets wide tables instead of Rich's 80-column default.
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, width=int(os.environ.get("COLUMNS", "160")))
+
+
 class Context:
     """What every command gets: configuration and console, created once per invocation."""
 
     def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
-        self.console = Console()
-        self.errors = Console(stderr=True)
+        self.console = _console(stderr=False)
+        self.errors = _console(stderr=True)
         self._config: GatewayConfig | None = None
 
     @property
@@ -64,7 +72,7 @@ class Context:
         return Database(self.config.store.url)
 
     def fail(self, message: str, code: int = 2) -> typer.Exit:
-        self.errors.print(f"[bold red]erreur[/] : {message}", highlight=False)
+        self.errors.print(f"[bold red]erreur[/] : {message}", highlight=False, soft_wrap=True)
         raise typer.Exit(code)
 
 

@@ -184,6 +184,19 @@ def export_summary(console: Console, results: list[DestinationResult], *, dry_ru
         for destination, decision in quarantined:
             detail.add_row(destination, decision.reference, _problem_lines(decision.problems))
         console.print(detail)
+    held = [
+        (r.destination, d)
+        for r in results
+        for d in r.decisions
+        if d.verdict is Verdict.EXPORTED and any(p.session_reference for p in d.problems)
+    ]
+    if held:
+        detail = Table(title="Sessions retenues (offre exportée sans elles)")
+        for column in ("destination", "offre", "motifs"):
+            detail.add_column(column)
+        for destination, decision in held:
+            detail.add_row(destination, decision.reference, _problem_lines(decision.problems))
+        console.print(detail)
 
 
 def feeds_table(console: Console, database: Database, *, destination: str | None, limit: int) -> None:

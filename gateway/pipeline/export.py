@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -177,8 +177,9 @@ def _count(result: DestinationResult, decision: OfferDecision, dry_run: bool) ->
         result.exported += 1
         result.sessions_exported += len(decision.exported_sessions)
         result.sessions_held_back += len({p.session_reference for p in decision.problems if p.session_reference})
-        if dry_run:
-            result.decisions.append(decision)
+        if dry_run or decision.problems:
+            # Reported later; the fragment itself is not needed for that (and would cost memory).
+            result.decisions.append(replace(decision, fragment=b""))
     elif decision.verdict is Verdict.OUT_OF_PERIMETER:
         result.out_of_perimeter += 1
         if dry_run:
