@@ -72,6 +72,11 @@ def test_rule_title_length_of_the_form() -> None:
     assert _codes(with_changes(base_offer(), title="   ")) == [("TEXT_EMPTY", "title")]
 
 
+@pytest.mark.parametrize("field", ["objective", "expected_results", "content", "rhythm"])
+def test_blank_long_texts_are_refused_at_intake(field: str) -> None:
+    assert _codes(with_changes(base_offer(), **{field: " \n\t "})) == [("TEXT_EMPTY", field)]
+
+
 def test_rule_one_certifinfo_code_of_at_most_ten_digits() -> None:
     assert _codes(with_changes(base_offer(), certifinfo="12345678901")) == [("CERTIFINFO_FORMAT", "certifinfo")]
     assert _codes(with_changes(base_offer(), certifinfo="12AB")) == [("CERTIFINFO_FORMAT", "certifinfo")]

@@ -649,7 +649,8 @@ STRICTER_CASES: list[tuple[str, Mutation, str]] = [
     ("certifinfo-letters", set_text(f"{FORMATION}/l:certification/l:code-CERTIFINFO", "CI116789"), "code-CERTIFINFO"),
     ("courriel-without-at", set_text(f"{RESPONSABLE}//l:courriel", "contact.cfa-exemple.fr"), "courriel"),
     ("certifiante-padded", set_text(f"{FORMATION}/l:certifiante", " 1 "), "certifiante"),
-    ("modalites-alternance-blank", set_text(f"{ACTION}/l:modalites-alternance", "\n  "), "modalites-alternance"),
+    # Long free texts are not pattern-checked (cost); intake refuses them blank (TEXT_EMPTY).
+    ("nom-organisme-blank", set_text(f"{RESPONSABLE}/l:nom-organisme", "\n  "), "nom-organisme"),
     (
         "raison-sociale-formateur-empty",
         set_text(f"{ACTION}//l:raison-sociale-formateur", ""),
