@@ -1,6 +1,6 @@
 """The bytes around the formations of a feed: XML declaration, `<lheo>` root and `<offres>`.
 
-Formations are serialized one by one (see `serialize_fragment`) and written between the
+Formations are rendered one by one (`gateway.lheo.formation`) and written between the
 head and the tail, so a feed of any size is produced without holding a tree in memory.
 """
 
@@ -8,12 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from lxml import etree
-
 from gateway.lheo.formation import LHEO_NAMESPACE
-
-_NAMESPACE_DECLARATION = f' xmlns="{LHEO_NAMESPACE}"'.encode()
-
 
 def export_timestamp(moment: datetime) -> str:
     """`horodatage-export` value: xs:dateTime in UTC, with the `T` LHÉO requires."""
@@ -29,10 +24,3 @@ def document_head(exported_at: datetime) -> bytes:
 
 
 DOCUMENT_TAIL = b"</offres>\n</lheo>\n"
-
-
-def serialize_fragment(formation: etree._Element) -> bytes:
-    """Serialize a `<formation>` for insertion under `<offres>` (namespace inherited from the root)."""
-    data: bytes = etree.tostring(formation, encoding="UTF-8", pretty_print=True)
-    # lxml declares the default namespace on the fragment's root; the feed's root already does.
-    return data.replace(_NAMESPACE_DECLARATION, b"", 1)

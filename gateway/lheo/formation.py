@@ -1,4 +1,4 @@
-"""Render one destination's view of an offer as a LHÉO 2.3 `<formation>` element.
+"""Render one destination's view of an offer as the text of a LHÉO 2.3 `<formation>` element.
 
 Child order follows the LHÉO 2.3 sequences exactly (the schema enforces it). Modalities are
 carried as §B of the domain notes suggests: `cycle`/`alternance` on each session for
@@ -8,10 +8,7 @@ single flag for formation continue / professionnalisation / apprentissage.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC
-
-from lxml import etree
 
 from gateway.config import LheoSettings
 from gateway.intake.models import (
@@ -23,18 +20,14 @@ from gateway.intake.models import (
     RecruitmentState,
     TeachingMode,
 )
+from gateway.lheo.xml_text import XmlText, attribute, long_text, short_text
 from gateway.mapping.formation_view import ActionView, FormationView, SessionView
 from gateway.rules import identifiers as ids
 from gateway.rules.address_lines import fit_address_lines
 
 LHEO_NAMESPACE = "http://lheo.gouv.fr/2.3"
 LHEO_VERSION = "2.3"
-_NS = "{" + LHEO_NAMESPACE + "}"
-
-# XML 1.0 cannot carry C0 controls other than tab/LF/CR; C1 controls are legal but are
-# always typing accidents in this data, and U+FFFE/U+FFFF are not characters at all.
-_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-_SPACES = re.compile(r"\s+")
+NAMESPACE_ATTRIBUTE = f' xmlns="{LHEO_NAMESPACE}"'
 
 CONTACT_TYPES = {
     ContactRole.REFERENT_PEDAGOGIQUE: "3",
@@ -46,109 +39,17 @@ TEACHING_MODES = {TeachingMode.PRESENTIEL: "0", TeachingMode.MIXTE: "1", Teachin
 RECRUITMENT = {RecruitmentState.OPEN: "1", RecruitmentState.CLOSED: "2", RecruitmentState.SUSPENDED: "3"}
 OPCO_FUNDER = "16"  # dict-financeurs: apprenticeship and professionalisation contracts
 UNKNOWN_NDA = "00000000000"
+_ACCUEIL = Contact(role=ContactRole.ACCUEIL)
 
 
-def long_text(value: str) -> str:
-    """Multi-line text: keep line breaks, drop characters XML cannot carry."""
-    return _NOT_XML_TEXT.sub("", value).strip()
-
-
-def short_text(value: str) -> str:
-    """One-line text (names, towns): drop forbidden characters and collapse whitespace."""
-    return _SPACES.sub(" ", _NOT_XML_TEXT.sub("", value)).strip()
-
-
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-    element = etree.SubElement(parent, _NS + tag, attrs or None)
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _entry_level_code(level: int | None) -> str:
+def entry_level_code(level: int | None) -> str:
     # dict-niveaux: 0 not communicated, 1 no specific level, 11..18 = niveaux 1..8.
     if level is None:
         return "0"
     return "1" if level == 0 else str(10 + level)
 
 
-def render_formation(view: FormationView, settings: LheoSettings) -> etree._Element:
-    offer = view.offer
-    formation = etree.Element(_NS + "formation", nsmap={None: LHEO_NAMESPACE})  # type: ignore[dict-item]
-    formation.set("numero", offer.reference)
-    if offer.updated_at is not None:
-        stamp = offer.updated_at.astimezone(UTC) if offer.updated_at.tzinfo else offer.updated_at
-        formation.set("horodatage-modification", stamp.strftime("%Y-%m-%dT%H:%M:%S") + "Z")
-
-    domain = _sub(formation, "domaine-formation")
-    for code in offer.formacode:
-        _sub(domain, "code-FORMACODE", code, ref=settings.formacode_version)
-    for code in offer.nsf:
-        _sub(domain, "code-NSF", code)
-    for code in offer.rome:
-        _sub(domain, "code-ROME", code)
-    _sub(formation, "intitule-formation", view.title)
-    _sub(formation, "objectif-formation", long_text(offer.objective))
-    _sub(formation, "resultats-attendus", long_text(offer.expected_results))
-    _sub(formation, "contenu-formation", long_text(offer.content))
-    _sub(formation, "certifiante", "1")
-    contacts = offer.contacts or [Contact(role=ContactRole.ACCUEIL)]
-    for contact in contacts:
-        holder = _sub(formation, "contact-formation")
-        _sub(holder, "type-contact", CONTACT_TYPES[contact.role])
-        _contact_coordinates(holder, contact, fallback=offer.responsable)
-    _sub(formation, "parcours-de-formation", "1")
-    _sub(formation, "code-niveau-entree", _entry_level_code(offer.entry_level))
-    certification = _sub(formation, "certification")
-    if view.rncp:
-        _sub(certification, "code-RNCP", view.rncp)
-    _sub(certification, "code-CERTIFINFO", offer.certifinfo)
-    if offer.exit_level is not None:
-        _sub(formation, "code-niveau-sortie", str(10 + offer.exit_level))
-    if view.web_links:
-        urls = _sub(formation, "url-formation")
-        for link in view.web_links:
-            _sub(urls, "urlweb", link)
-    for action in view.actions:
-        _action(formation, view, action, settings)
-    _responsable(formation, offer.responsable)
-    return formation
-
-
-def _contact_coordinates(parent: etree._Element, contact: Contact, fallback: Organisation) -> None:
-    coordinates = _sub(parent, "coordonnees")
-    for tag, value in (("civilite", contact.civility), ("nom", contact.last_name), ("prenom", contact.first_name)):
-        if value and value.strip():
-            _sub(coordinates, tag, short_text(value))
-    phone = contact.phone or (None if contact.email else fallback.phone)
-    email = contact.email or (None if contact.phone else fallback.email)
-    if phone:
-        _sub(_sub(coordinates, "telfixe"), "numtel", short_text(phone))
-    if email:
-        _sub(coordinates, "courriel", short_text(email))
-
-
-def _address(parent: etree._Element, address: Address) -> None:
-    element = _sub(parent, "adresse")
-    if address.name and address.name.strip():
-        _sub(element, "denomination", short_text(address.name))
-    for line in fit_address_lines([short_text(line) for line in address.lines]) or []:
-        _sub(element, "ligne", line)
-    _sub(element, "codepostal", address.postcode)
-    city = short_text(address.city)
-    # LHÉO has no CEDEX element: the mention goes with the town, beside the CEDEX postcode.
-    _sub(element, "ville", f"{city} {short_text(address.cedex)}" if address.cedex else city)
-    if address.insee:
-        # Never derived from a (CEDEX) postcode: only what was declared.
-        _sub(element, "departement", ids.department_of_insee(address.insee))
-        _sub(element, "code-INSEE-commune", address.insee)
-    if address.latitude and address.longitude:
-        geo = _sub(element, "geolocalisation")
-        _sub(geo, "latitude", address.latitude)
-        _sub(geo, "longitude", address.longitude)
-
-
-def _alternance_text(offer: Offer) -> str:
+def alternance_text(offer: Offer) -> str:
     if offer.alternance_rhythm and offer.alternance_rhythm.strip():
         return long_text(offer.alternance_rhythm)
     modalities = offer.modalities
@@ -165,90 +66,232 @@ def _alternance_text(offer: Offer) -> str:
     return "Formation en alternance (" + " ou ".join(contracts) + ")."
 
 
-def _action(formation: etree._Element, view: FormationView, action: ActionView, settings: LheoSettings) -> None:
+class RenderedFormation:
+    """The fragment as written into the feed, and as a standalone document for validation."""
+
+    __slots__ = ("body", "start_tag")
+
+    def __init__(self, start_tag: str, body: str) -> None:
+        self.start_tag = start_tag  # `<formation numero="…">` without the namespace declaration
+        self.body = body  # everything after the start tag, up to and including `</formation>\n`
+
+    def feed_bytes(self) -> bytes:
+        """Under `<offres>` the default namespace is inherited from the feed's root."""
+        return (self.start_tag + "\n" + self.body).encode()
+
+    def standalone_bytes(self) -> bytes:
+        """With its own namespace declaration, so it validates as a document root."""
+        return (self.start_tag[:10] + NAMESPACE_ATTRIBUTE + self.start_tag[10:] + "\n" + self.body).encode()
+
+
+def render_formation(view: FormationView, settings: LheoSettings) -> RenderedFormation:
+    offer = view.offer
+    out = XmlText(depth=1)  # children of <formation>, whose start tag is kept apart
+    start = "<formation" + attribute("numero", offer.reference)
+    if offer.updated_at is not None:
+        stamp = offer.updated_at.astimezone(UTC) if offer.updated_at.tzinfo else offer.updated_at
+        start += attribute("horodatage-modification", stamp.strftime("%Y-%m-%dT%H:%M:%S") + "Z")
+
+    out.start("domaine-formation")
+    version = attribute("ref", settings.formacode_version)
+    for code in offer.formacode:
+        out.leaf("code-FORMACODE", code, version)
+    for code in offer.nsf:
+        out.leaf("code-NSF", code)
+    for code in offer.rome:
+        out.leaf("code-ROME", code)
+    out.end("domaine-formation")
+    out.leaf("intitule-formation", view.title)
+    out.leaf("objectif-formation", long_text(offer.objective))
+    out.leaf("resultats-attendus", long_text(offer.expected_results))
+    out.leaf("contenu-formation", long_text(offer.content))
+    out.leaf("certifiante", "1")
+    for contact in offer.contacts or [_ACCUEIL]:
+        out.start("contact-formation")
+        out.leaf("type-contact", CONTACT_TYPES[contact.role])
+        _contact_coordinates(out, contact, fallback=offer.responsable)
+        out.end("contact-formation")
+    out.leaf("parcours-de-formation", "1")
+    out.leaf("code-niveau-entree", entry_level_code(offer.entry_level))
+    out.start("certification")
+    if view.rncp:
+        out.leaf("code-RNCP", view.rncp)
+    out.leaf("code-CERTIFINFO", offer.certifinfo)
+    out.end("certification")
+    if offer.exit_level is not None:
+        out.leaf("code-niveau-sortie", str(10 + offer.exit_level))
+    if view.web_links:
+        out.start("url-formation")
+        for link in view.web_links:
+            out.leaf("urlweb", link)
+        out.end("url-formation")
+    for action in view.actions:
+        _action(out, view, action, settings)
+    _responsable(out, offer.responsable)
+    out.parts.append("</formation>\n")
+    return RenderedFormation(start + ">", out.text())
+
+
+def _contact_coordinates(out: XmlText, contact: Contact, fallback: Organisation) -> None:
+    out.start("coordonnees")
+    for tag, value in (("civilite", contact.civility), ("nom", contact.last_name), ("prenom", contact.first_name)):
+        if value and value.strip():
+            out.leaf(tag, short_text(value))
+    phone = contact.phone or (None if contact.email else fallback.phone)
+    email = contact.email or (None if contact.phone else fallback.email)
+    if phone:
+        out.start("telfixe")
+        out.leaf("numtel", short_text(phone))
+        out.end("telfixe")
+    if email:
+        out.leaf("courriel", short_text(email))
+    out.end("coordonnees")
+
+
+def _address(out: XmlText, address: Address) -> None:
+    out.start("adresse")
+    if address.name and address.name.strip():
+        out.leaf("denomination", short_text(address.name))
+    for line in fit_address_lines([short_text(line) for line in address.lines]) or []:
+        out.leaf("ligne", line)
+    out.leaf("codepostal", address.postcode)
+    city = short_text(address.city)
+    # LHÉO has no CEDEX element: the mention goes with the town, beside the CEDEX postcode.
+    out.leaf("ville", f"{city} {short_text(address.cedex)}" if address.cedex else city)
+    if address.insee:
+        # Never derived from a (CEDEX) postcode: only what was declared.
+        out.leaf("departement", ids.department_of_insee(address.insee))
+        out.leaf("code-INSEE-commune", address.insee)
+    if address.latitude and address.longitude:
+        out.start("geolocalisation")
+        out.leaf("latitude", address.latitude)
+        out.leaf("longitude", address.longitude)
+        out.end("geolocalisation")
+    out.end("adresse")
+
+
+def _action(out: XmlText, view: FormationView, action: ActionView, settings: LheoSettings) -> None:
     offer = view.offer
     modalities = offer.modalities
     alternance = modalities.contrat_apprentissage or modalities.contrat_professionnalisation
-    element = _sub(formation, "action", numero=f"{offer.reference}-{action.number:02d}")
-    _sub(element, "rythme-formation", long_text(offer.rhythm))
-    _sub(element, "code-public-vise", settings.public_code, ref=settings.formacode_version)
-    _sub(element, "niveau-entree-obligatoire", "0")
-    _sub(element, "modalites-alternance", _alternance_text(offer))
-    _sub(element, "modalites-enseignement", TEACHING_MODES[offer.teaching_mode])
+    out.start("action", attribute("numero", f"{offer.reference}-{action.number:02d}"))
+    out.leaf("rythme-formation", long_text(offer.rhythm))
+    out.leaf("code-public-vise", settings.public_code, attribute("ref", settings.formacode_version))
+    out.leaf("niveau-entree-obligatoire", "0")
+    out.leaf("modalites-alternance", alternance_text(offer))
+    out.leaf("modalites-enseignement", TEACHING_MODES[offer.teaching_mode])
     conditions = offer.specific_conditions
-    _sub(
-        element,
+    out.leaf(
         "conditions-specifiques",
         long_text(conditions) if conditions and conditions.strip() else settings.no_specific_conditions,
     )
-    _sub(element, "prise-en-charge-frais-possible", "1" if alternance else "0")
+    out.leaf("prise-en-charge-frais-possible", "1" if alternance else "0")
     if action.place is not None:
-        place = _sub(element, "lieu-de-formation")
+        out.start("lieu-de-formation")
         if action.place.siret:
-            _sub(_sub(place, "SIRET-lieu-formation"), "SIRET", action.place.siret)
+            out.start("SIRET-lieu-formation")
+            out.leaf("SIRET", action.place.siret)
+            out.end("SIRET-lieu-formation")
         if action.place_uai:
-            _sub(_sub(place, "code-UAI-lieu-formation"), "code-UAI", action.place_uai)
-        _address(_sub(place, "coordonnees"), action.place)
-    _sub(element, "modalites-entrees-sorties", "0")
+            out.start("code-UAI-lieu-formation")
+            out.leaf("code-UAI", action.place_uai)
+            out.end("code-UAI-lieu-formation")
+        out.start("coordonnees")
+        _address(out, action.place)
+        out.end("coordonnees")
+        out.end("lieu-de-formation")
+    out.leaf("modalites-entrees-sorties", "0")
     if offer.duration_years is not None:
-        _sub(element, "duree-cycle", str(offer.duration_years))
+        out.leaf("duree-cycle", str(offer.duration_years))
     for session in action.sessions:
-        _session(element, offer, session)
-    _formateur(element, offer.effective_formateur)
+        _session(out, offer, session)
+    _formateur(out, offer.effective_formateur)
     if alternance:
-        _sub(_sub(element, "organisme-financeur"), "code-financeur", OPCO_FUNDER)
-    extras = _sub(element, "extras")
+        out.start("organisme-financeur")
+        out.leaf("code-financeur", OPCO_FUNDER)
+        out.end("organisme-financeur")
+    out.start("extras")
     for info, flag in (
         ("formation-continue", modalities.formation_continue),
         ("contrat-professionnalisation", modalities.contrat_professionnalisation),
         ("contrat-apprentissage", modalities.contrat_apprentissage),
     ):
-        _sub(extras, "extra", "1" if flag else "0", info=info)
+        out.leaf("extra", "1" if flag else "0", attribute("info", info))
+    out.end("extras")
+    out.end("action")
 
 
-def _session(action: etree._Element, offer: Offer, session: SessionView) -> None:
-    element = _sub(action, "session", numero=session.reference)
-    period = _sub(element, "periode")
-    _sub(period, "debut", session.start)
-    _sub(period, "fin", session.end)
-    _address(_sub(element, "adresse-inscription"), session.registration_address)
+def _session(out: XmlText, offer: Offer, session: SessionView) -> None:
+    out.start("session", attribute("numero", session.reference))
+    out.start("periode")
+    out.leaf("debut", session.start)
+    out.leaf("fin", session.end)
+    out.end("periode")
+    out.start("adresse-inscription")
+    _address(out, session.registration_address)
+    out.end("adresse-inscription")
     if session.recruitment is not None:
-        _sub(element, "etat-recrutement", RECRUITMENT[session.recruitment])
+        out.leaf("etat-recrutement", RECRUITMENT[session.recruitment])
     modalities = offer.modalities
     if modalities.contrat_apprentissage:
-        cycle = _sub(element, "cycle")
-        _sub(cycle, "type-cycle", "1")
+        out.start("cycle")
+        out.leaf("type-cycle", "1")
         for year in sorted(set(offer.apprenticeship_years)):
-            _sub(cycle, "annee-cycle", str(year))
+            out.leaf("annee-cycle", str(year))
         # type-alternance: 1 apprenticeship only; 0 "any alternance contract" when CP is open too.
-        _sub(_sub(cycle, "alternance"), "type-alternance", "0" if modalities.contrat_professionnalisation else "1")
+        out.start("alternance")
+        out.leaf("type-alternance", "0" if modalities.contrat_professionnalisation else "1")
+        out.end("alternance")
+        out.end("cycle")
+    out.end("session")
 
 
-def _formateur(action: etree._Element, formateur: Organisation) -> None:
-    element = _sub(action, "organisme-formateur")
-    _sub(_sub(element, "SIRET-formateur"), "SIRET", formateur.siret)
-    _sub(element, "raison-sociale-formateur", short_text(formateur.legal_name or formateur.name))
+def _formateur(out: XmlText, formateur: Organisation) -> None:
+    out.start("organisme-formateur")
+    out.start("SIRET-formateur")
+    out.leaf("SIRET", formateur.siret)
+    out.end("SIRET-formateur")
+    out.leaf("raison-sociale-formateur", short_text(formateur.legal_name or formateur.name))
     if formateur.phone or formateur.email:
-        _contact_coordinates(_sub(element, "contact-formateur"), Contact(role=ContactRole.ACCUEIL), fallback=formateur)
+        out.start("contact-formateur")
+        _contact_coordinates(out, _ACCUEIL, fallback=formateur)
+        out.end("contact-formateur")
     if formateur.uai:
-        _sub(_sub(element, "code-UAI-formateur"), "code-UAI", ids.normalize_uai(formateur.uai))
+        out.start("code-UAI-formateur")
+        out.leaf("code-UAI", ids.normalize_uai(formateur.uai))
+        out.end("code-UAI-formateur")
+    out.end("organisme-formateur")
 
 
-def _responsable(formation: etree._Element, organisation: Organisation) -> None:
-    element = _sub(formation, "organisme-formation-responsable")
-    _sub(element, "numero-activite", organisation.nda or UNKNOWN_NDA)
-    _sub(_sub(element, "SIRET-organisme-formation"), "SIRET", organisation.siret)
-    _sub(element, "nom-organisme", short_text(organisation.name))
-    _sub(element, "raison-sociale", short_text(organisation.legal_name or organisation.name))
-    coordinates = _sub(_sub(element, "coordonnees-organisme"), "coordonnees")
+def _responsable(out: XmlText, organisation: Organisation) -> None:
+    out.start("organisme-formation-responsable")
+    out.leaf("numero-activite", organisation.nda or UNKNOWN_NDA)
+    out.start("SIRET-organisme-formation")
+    out.leaf("SIRET", organisation.siret)
+    out.end("SIRET-organisme-formation")
+    out.leaf("nom-organisme", short_text(organisation.name))
+    out.leaf("raison-sociale", short_text(organisation.legal_name or organisation.name))
+    out.start("coordonnees-organisme")
+    out.start("coordonnees")
     if organisation.address is not None:
-        _address(coordinates, organisation.address)
+        _address(out, organisation.address)
     if organisation.phone:
-        _sub(_sub(coordinates, "telfixe"), "numtel", short_text(organisation.phone))
+        out.start("telfixe")
+        out.leaf("numtel", short_text(organisation.phone))
+        out.end("telfixe")
     if organisation.email:
-        _sub(coordinates, "courriel", short_text(organisation.email))
+        out.leaf("courriel", short_text(organisation.email))
     if organisation.web:
-        _sub(_sub(coordinates, "web"), "urlweb", organisation.web)
-    _contact_coordinates(_sub(element, "contact-organisme"), Contact(role=ContactRole.ACCUEIL), fallback=organisation)
+        out.start("web")
+        out.leaf("urlweb", organisation.web)
+        out.end("web")
+    out.end("coordonnees")
+    out.end("coordonnees-organisme")
+    out.start("contact-organisme")
+    _contact_coordinates(out, _ACCUEIL, fallback=organisation)
+    out.end("contact-organisme")
     if organisation.uai:
-        _sub(_sub(element, "code-UAI-organisme-formation"), "code-UAI", ids.normalize_uai(organisation.uai))
+        out.start("code-UAI-organisme-formation")
+        out.leaf("code-UAI", ids.normalize_uai(organisation.uai))
+        out.end("code-UAI-organisme-formation")
+    out.end("organisme-formation-responsable")

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from gateway.config import LheoSettings
 from gateway.intake.models import Offer
-from gateway.lheo.document import serialize_fragment
 from gateway.lheo.formation import render_formation
 from gateway.mapping.formation_view import build_view, requirement_problems
 from gateway.mapping.perimeter import outside_perimeter
@@ -91,8 +90,8 @@ def decide(
             "problèmes des sessions).",
         )
         return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=[none_left, *held])
-    element = render_formation(view, lheo)
-    violations = validator.violations(element)
+    rendered = render_formation(view, lheo)
+    violations = validator.violations_in(rendered.standalone_bytes())
     if violations:
         return OfferDecision(
             stored.reference,
@@ -103,7 +102,7 @@ def decide(
         stored.reference,
         Verdict.EXPORTED,
         problems=held,
-        fragment=serialize_fragment(element),
+        fragment=rendered.feed_bytes(),
         exported_sessions=[
             (session.reference, session.start, session.end) for action in view.actions for session in action.sessions
         ],

@@ -81,7 +81,7 @@ def _check_texts(offer: Offer) -> Iterator[Problem]:
     suffix = suffix_for(offer.modalities.contrat_apprentissage, offer.modalities.contrat_professionnalisation)
     base = strip_known_suffixes(offer.title)
     carried = offer.title.strip()[len(base) :].strip()
-    if carried and (suffix is None or carried != suffix.value):
+    if carried and (suffix is None or _comparable(carried) != _comparable(suffix.value)):
         expected = f"« {suffix.value} »" if suffix else "aucune mention"
         yield warning(
             Code.TITLE_SUFFIX_INCONSISTENT,
@@ -89,6 +89,14 @@ def _check_texts(offer: Offer) -> Iterator[Problem]:
             f"L'intitulé se termine par « {carried} » alors que les modalités déclarées appellent "
             f"{expected} : la mention sera corrigée à l'export.",
         )
+
+
+def _comparable(suffix: str) -> str:
+    """Typographic apostrophes, case and spacing do not make a suffix wrong (§F 5)."""
+    text = " ".join(suffix.casefold().split())
+    for apostrophe in "\u2019\u2018\u02bc\u00b4`":
+        text = text.replace(apostrophe, "'")
+    return text.replace("( ", "(").replace(" )", ")").replace("' ", "'")
 
 
 def _check_certification(offer: Offer) -> Iterator[Problem]:

@@ -80,6 +80,16 @@ class FragmentValidator:
         except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
             raise SchemaLoadError(f"cannot load XSD {schema_path}: {exc}") from exc
         self.schema_path = schema_path
+        # Our own text only, but never let a fragment pull in entities or the network.
+        self._parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+    def violations_in(self, document: bytes) -> list[SchemaViolation]:
+        """Parse a standalone fragment and validate it (parsing is part of the check)."""
+        try:
+            element = etree.fromstring(document, self._parser)
+        except etree.XMLSyntaxError as exc:
+            return [SchemaViolation(path="/", message=f"XML mal formé : {exc}")]
+        return self.violations(element)
 
     def violations(self, element: etree._Element) -> list[SchemaViolation]:
         if self.schema.validate(element):

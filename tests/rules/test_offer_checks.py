@@ -97,6 +97,11 @@ def test_stale_or_wrong_suffix_is_a_warning() -> None:
     assert [(p.code.value, p.severity) for p in problems] == [("TITLE_SUFFIX_INCONSISTENT", Severity.WARNING)]
 
 
+def test_case05_right_suffix_with_typographic_apostrophe_is_not_a_warning() -> None:
+    title = "BTS MCO  ( contrat d’Apprentissage possible)"
+    assert _codes(with_changes(base_offer(), title=title)) == []
+
+
 def _session_problems(**session: Any) -> list[tuple[str, str, Scope]]:
     offer = base_offer()
     offer["sessions"][0].update(session)
