@@ -69,6 +69,8 @@ class LheoSettings(_Settings):
 class ExportSettings(_Settings):
     # Profiles (files of the mappings folder) to export; empty means every profile.
     destinations: list[str] = Field(default_factory=list)
+    # Worker processes rendering and validating offers; 0 = one per core for large exports.
+    workers: int = Field(default=0, ge=0, le=64)
 
 
 class GatewayConfig(_Settings):

@@ -112,6 +112,7 @@ def _import_record(db: Any, line: int, data: Any, rules: RulesSettings, source: 
     row.title = offer.title if offer else _text_or_none(data.get("title"))
     row.certifinfo = offer.certifinfo if offer else _text_or_none(data.get("certifinfo"))
     row.formateur_siret = offer.effective_formateur.siret if offer else None
+    row.session_references = " ".join(s.reference for s in offer.sessions) if offer else ""
     row.payload = payload
     row.payload_sha256 = digest
     row.accepted = accepted

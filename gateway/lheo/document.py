@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from gateway.lheo.formation import LHEO_NAMESPACE
 
+
 def export_timestamp(moment: datetime) -> str:
     """`horodatage-export` value: xs:dateTime in UTC, with the `T` LHÉO requires."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -31,13 +31,7 @@ def escape_text(value: str) -> str:
 
 
 def escape_attribute(value: str) -> str:
-    return (
-        escape_text(value)
-        .replace('"', "&quot;")
-        .replace("\n", "&#10;")
-        .replace("\t", "&#9;")
-        .replace("\r", "&#13;")
-    )
+    return escape_text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;").replace("\r", "&#13;")
 
 
 _PADS = ["  " * depth for depth in range(16)]

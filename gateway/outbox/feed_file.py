@@ -3,18 +3,16 @@
 Bytes go to temporary files in the destination's folder, are fsynced, then renamed to
 `<UTC time>_<sha256 prefix>.xml(.gz)`: a reader (SFTP job, partner API) never sees a
 half-written feed, and a crash leaves only `.tmp-*` files, which `sweep_temporaries` removes.
-The gzip stream is compressed in a helper thread (zlib releases the GIL) so it overlaps
-with rendering, and its header carries no time or name, so the same XML gives the same .gz.
+The gzip header carries no time or name, so the same XML always gives the same .gz.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import queue
-import threading
+import struct
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -56,76 +54,61 @@ class _HashingFile:
         self.sha = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes) -> None:
         self.sha.update(data)
         self.size += len(data)
-        return self.raw.write(data)
-
-    def flush(self) -> None:
-        self.raw.flush()
+        self.raw.write(data)
 
 
-class _GzipWorker(threading.Thread):
-    def __init__(self, target: BinaryIO, level: int) -> None:
-        super().__init__(name="outbox-gzip", daemon=True)
-        self.hashing = _HashingFile(target)
-        self.stream = gzip.GzipFile(filename="", mode="wb", fileobj=self.hashing, compresslevel=level, mtime=0)
-        self.chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
-        self.error: BaseException | None = None
+# gzip member header: deflate, no flags, mtime 0 (reproducible), no extra flags, OS unknown.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_FINAL_EMPTY_BLOCK = b"\x03\x00"
 
-    def run(self) -> None:
-        try:
-            while (chunk := self.chunks.get()) is not None:
-                self.stream.write(chunk)
-            self.stream.close()
-        except BaseException as exc:  # surfaced by the writer's commit
-            self.error = exc
-            while self.chunks.get() is not None:  # drain so the producer never blocks
-                pass
+
+def deflate_block(data: bytes, level: int) -> bytes:
+    """Raw deflate of `data`, sync-flushed so that blocks compressed apart can be concatenated."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
 class FeedFileWriter:
-    """Accepts the feed's bytes in order; `commit()` makes them visible under their final name."""
+    """Accepts the feed's bytes in order; `commit()` makes them visible under their final name.
+
+    The `.xml.gz` is one gzip member assembled from deflate blocks (as pigz does), so the
+    blocks can be compressed in worker processes and the result still reads with any gunzip.
+    """
 
     def __init__(self, folder: Path, exported_at: datetime, gzip_level: int = 6) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.exported_at = exported_at
+        self.gzip_level = gzip_level
         token = uuid.uuid4().hex
         self._tmp_xml = folder / f"{TEMP_PREFIX}{token}.xml"
         self._tmp_gz = folder / f"{TEMP_PREFIX}{token}.xml.gz"
-        self._xml_raw = open(self._tmp_xml, "wb")  # noqa: SIM115 - closed in commit/abort
-        self._gz_raw = open(self._tmp_gz, "wb")  # noqa: SIM115
+        self._xml_raw = open(self._tmp_xml, "wb", buffering=_BUFFER)  # noqa: SIM115 - closed in commit/abort
+        self._gz_raw = open(self._tmp_gz, "wb", buffering=_BUFFER)  # noqa: SIM115
         self._xml = _HashingFile(self._xml_raw)
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._gzip = _GzipWorker(self._gz_raw, gzip_level)
-        self._gzip.start()
+        self._gz = _HashingFile(self._gz_raw)
+        self._gz.write(_GZIP_HEADER)
+        self._crc = 0
         self._closed = False
 
     def write(self, data: bytes) -> None:
-        self._pending.append(data)
-        self._pending_size += len(data)
-        if self._pending_size >= _BUFFER:
-            self._flush_pending()
+        self.write_block(data, deflate_block(data, self.gzip_level))
 
-    def _flush_pending(self) -> None:
-        if not self._pending:
+    def write_block(self, data: bytes, deflated: bytes) -> None:
+        """`deflated` must be `deflate_block(data)`, possibly computed elsewhere."""
+        if not data:
             return
-        block = b"".join(self._pending)
-        self._pending.clear()
-        self._pending_size = 0
-        self._xml.write(block)
-        self._gzip.chunks.put(block)
+        self._xml.write(data)
+        self._gz.write(deflated)
+        self._crc = zlib.crc32(data, self._crc)
 
     def commit(self) -> WrittenFeed:
-        self._flush_pending()
-        self._gzip.chunks.put(None)
-        self._gzip.join()
         self._closed = True
         try:
-            if self._gzip.error is not None:
-                raise self._gzip.error
+            self._gz.write(_FINAL_EMPTY_BLOCK + struct.pack("<II", self._crc, self._xml.size & 0xFFFFFFFF))
             for raw in (self._xml_raw, self._gz_raw):
                 raw.flush()
                 os.fsync(raw.fileno())
@@ -146,17 +129,13 @@ class FeedFileWriter:
             path=path,
             gz_path=gz_path,
             sha256=sha256,
-            gz_sha256=self._gzip.hashing.sha.hexdigest(),
+            gz_sha256=self._gz.sha.hexdigest(),
             size=self._xml.size,
-            gz_size=self._gzip.hashing.size,
+            gz_size=self._gz.size,
         )
 
     def abort(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._pending.clear()
-            self._gzip.chunks.put(None)
-            self._gzip.join()
+        self._closed = True
         self._remove_temporaries()
 
     def _remove_temporaries(self) -> None:

@@ -8,7 +8,8 @@ renamed into place just before that transaction commits; a feed with no offer is
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,15 +23,17 @@ from gateway.lheo.formation import LHEO_VERSION
 from gateway.mapping.profiles import DestinationProfile, load_profiles
 from gateway.outbox.feed_file import FeedFileWriter, WrittenFeed
 from gateway.outbox.retention import apply_retention
-from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.pipeline.chunks import CHUNK_SIZE, Chunk, ChunkRunner, ExportJob
+from gateway.pipeline.offer_decision import OfferDecision, Verdict
 from gateway.store.database import Database
-from gateway.store.queries import exportable_pages, session_history
+from gateway.store.queries import count_exportable, exportable_pages, session_history
 from gateway.store.tables import ExportRunRow, FeedOfferRow, FeedRow, QuarantineRow, SessionHistoryRow
 from gateway.validation.fragment_validator import FragmentValidator
 
 log = logging.getLogger(__name__)
 
 _BATCH = 1000
+PARALLEL_THRESHOLD = 2000
 
 
 @dataclass
@@ -74,18 +77,24 @@ class _Batches:
                 self.rows[kind] = []
 
 
+def _chunks(db: Session) -> Iterator[Chunk]:
+    for page in exportable_pages(db, CHUNK_SIZE):
+        history = session_history(db, (ref for stored in page for ref in stored.session_references))
+        yield Chunk(page, history)
+
+
 def export_destination(
     database: Database,
     profile: DestinationProfile,
     config: GatewayConfig,
-    validator: FragmentValidator,
+    runner: ChunkRunner,
     exported_at: datetime,
     *,
     dry_run: bool = False,
     on_offer: Callable[[OfferDecision], None] | None = None,
 ) -> DestinationResult:
     result = DestinationResult(destination=profile.name, label=profile.label)
-    folder = config.outbox.path / profile.name
+    job = ExportJob(profile, config.lheo, config.validation.schema_path, config.outbox.gzip_level)
     with database.session() as db, db.begin():
         run_id: int | None = None
         writer: FeedFileWriter | None = None
@@ -94,54 +103,26 @@ def export_destination(
             db.add(run)
             db.flush()
             run_id = run.id
-            writer = FeedFileWriter(folder, exported_at, config.outbox.gzip_level)
+            writer = FeedFileWriter(config.outbox.path / profile.name, exported_at, config.outbox.gzip_level)
             writer.write(document_head(exported_at))
         batches = _Batches(db)
         new_sessions: dict[str, tuple[str, str, str]] = {}
         try:
-            for page in exportable_pages(db):
-                parsed = [(stored, parse_stored(stored)) for stored in page]
-                history = session_history(db, (s.reference for _, offer in parsed if offer for s in offer.sessions))
-                for stored, offer in parsed:
-                    decision = decide(stored, offer, profile, config.lheo, history, validator)
+            for chunk, outcome in runner.run(job, _chunks(db)):
+                for decision in outcome.decisions:
                     _count(result, decision, dry_run)
                     if on_offer is not None:
                         on_offer(decision)
-                    if dry_run:
-                        continue
-                    assert writer is not None and run_id is not None
-                    if decision.verdict is Verdict.QUARANTINED or decision.problems:
-                        for problem in decision.problems:
-                            batches.add(
-                                QuarantineRow,
-                                {
-                                    "run_id": run_id,
-                                    "destination": profile.name,
-                                    "formation_reference": stored.reference,
-                                    "session_reference": problem.session_reference,
-                                    "code": problem.code.value,
-                                    "path": problem.path,
-                                    "message": problem.message,
-                                },
-                            )
-                    if decision.verdict is Verdict.EXPORTED:
-                        writer.write(decision.fragment)
-                        batches.add(
-                            FeedOfferRow,
-                            {
-                                "run_id": run_id,
-                                "formation_reference": stored.reference,
-                                "fragment_sha256": decision.fragment_sha256,
-                                "session_count": len(decision.exported_sessions),
-                            },
-                        )
+                    if run_id is not None:
+                        _record_decision(batches, run_id, profile.name, decision)
                         for ref, start, end in decision.exported_sessions:
-                            if ref not in history and ref not in new_sessions:
-                                new_sessions[ref] = (stored.reference, start, end)
-            if dry_run:
+                            if ref not in chunk.history and ref not in new_sessions:
+                                new_sessions[ref] = (decision.reference, start, end)
+                if writer is not None:
+                    writer.write_block(outcome.data, outcome.deflated)
+            if writer is None or run_id is None:
                 result.note = "simulation : rien n'a été écrit"
                 return result
-            assert writer is not None and run_id is not None
             if result.exported == 0:
                 writer.abort()
                 result.note = "aucune offre à transmettre : flux non émis"
@@ -169,6 +150,32 @@ def export_destination(
         result.out_of_perimeter,
     )
     return result
+
+
+def _record_decision(batches: _Batches, run_id: int, destination: str, decision: OfferDecision) -> None:
+    for problem in decision.problems:
+        batches.add(
+            QuarantineRow,
+            {
+                "run_id": run_id,
+                "destination": destination,
+                "formation_reference": decision.reference,
+                "session_reference": problem.session_reference,
+                "code": problem.code.value,
+                "path": problem.path,
+                "message": problem.message,
+            },
+        )
+    if decision.verdict is Verdict.EXPORTED:
+        batches.add(
+            FeedOfferRow,
+            {
+                "run_id": run_id,
+                "formation_reference": decision.reference,
+                "fragment_sha256": decision.fragment_sha256,
+                "session_count": len(decision.exported_sessions),
+            },
+        )
 
 
 def _count(result: DestinationResult, decision: OfferDecision, dry_run: bool) -> None:
@@ -262,21 +269,31 @@ def run_export(
 ) -> list[DestinationResult]:
     """Export every configured destination (or `destinations`) and return one result each."""
     profiles = load_profiles(config.mappings_path, destinations or config.export.destinations or None)
-    validator = FragmentValidator(config.validation.schema_path)
+    FragmentValidator(config.validation.schema_path)  # fail early, before any file is opened
     moment = (exported_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     results = []
-    for profile in profiles:
-        callback = None
-        if on_offer is not None:
-            name = profile.name
+    with ChunkRunner(_worker_count(database, config)) as runner:
+        for profile in profiles:
+            callback = None
+            if on_offer is not None:
+                name = profile.name
 
-            def callback(decision: OfferDecision, name: str = name) -> None:
-                on_offer(name, decision)
+                def callback(decision: OfferDecision, name: str = name) -> None:
+                    on_offer(name, decision)
 
-        results.append(
-            export_destination(database, profile, config, validator, moment, dry_run=dry_run, on_offer=callback)
-        )
+            results.append(
+                export_destination(database, profile, config, runner, moment, dry_run=dry_run, on_offer=callback)
+            )
     return results
+
+
+def _worker_count(database: Database, config: GatewayConfig) -> int:
+    """Worker processes only pay off past a few thousand offers (starting one takes ~0.5 s)."""
+    if config.export.workers:
+        return config.export.workers
+    with database.session() as db:
+        offers = count_exportable(db)
+    return (os.cpu_count() or 1) if offers >= PARALLEL_THRESHOLD else 1
 
 
 def outbox_folder(config: GatewayConfig, destination: str) -> Path:

@@ -40,11 +40,8 @@ class OfferDecision:
     reasons: list[str] = field(default_factory=list)  # why out of perimeter (French)
     problems: list[Problem] = field(default_factory=list)  # why quarantined, or sessions held back
     fragment: bytes = b""
+    fragment_sha256: str = ""  # kept when the fragment itself has been handed to the writer
     exported_sessions: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, debut, fin)
-
-    @property
-    def fragment_sha256(self) -> str:
-        return hashlib.sha256(self.fragment).hexdigest()
 
 
 def _stored_problems(stored: StoredOffer) -> list[Problem]:
@@ -98,11 +95,13 @@ def decide(
             Verdict.QUARANTINED,
             problems=[error(Code.XSD_INVALID, v.path, f"{v.french()} [libxml2: {v.message}]") for v in violations],
         )
+    fragment = rendered.feed_bytes()
     return OfferDecision(
         stored.reference,
         Verdict.EXPORTED,
         problems=held,
-        fragment=rendered.feed_bytes(),
+        fragment=fragment,
+        fragment_sha256=hashlib.sha256(fragment).hexdigest(),
         exported_sessions=[
             (session.reference, session.start, session.end) for action in view.actions for session in action.sessions
         ],

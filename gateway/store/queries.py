@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.intake.models import FormationStatus, Offer
@@ -63,6 +63,12 @@ class StoredOffer:
     payload: str
     accepted: bool
     problems: str
+    session_references: tuple[str, ...] = ()
+
+
+def count_exportable(db: Session) -> int:
+    query = select(func.count()).select_from(OfferRow).where(OfferRow.bo_status == FormationStatus.VALIDEE.value)
+    return db.scalar(query) or 0
 
 
 def exportable_pages(db: Session, page_size: int = _CHUNK) -> Iterator[list[StoredOffer]]:
@@ -74,12 +80,21 @@ def exportable_pages(db: Session, page_size: int = _CHUNK) -> Iterator[list[Stor
     last = ""
     while True:
         page = db.execute(
-            select(OfferRow.reference, OfferRow.payload, OfferRow.accepted, OfferRow.problems)
+            select(
+                OfferRow.reference,
+                OfferRow.payload,
+                OfferRow.accepted,
+                OfferRow.problems,
+                OfferRow.session_references,
+            )
             .where(OfferRow.bo_status == FormationStatus.VALIDEE.value, OfferRow.reference > last)
             .order_by(OfferRow.reference)
             .limit(page_size)
         ).all()
         if not page:
             return
-        yield [StoredOffer(reference, payload, accepted, problems) for reference, payload, accepted, problems in page]
+        yield [
+            StoredOffer(ref, payload, accepted, problems, tuple(refs.split()))
+            for ref, payload, accepted, problems, refs in page
+        ]
         last = page[-1][0]

@@ -25,6 +25,8 @@ class OfferRow(Base):
     title: Mapped[str | None] = mapped_column(Text)
     certifinfo: Mapped[str | None] = mapped_column(String(32), index=True)
     formateur_siret: Mapped[str | None] = mapped_column(String(32))
+    # Space-separated, so an export can look up session history without parsing payloads.
+    session_references: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[str] = mapped_column(Text)
     payload_sha256: Mapped[str] = mapped_column(String(64))
     # True when the record parsed and no rule blocks the whole offer.

@@ -47,7 +47,9 @@ def _write(path: Path, *offers: dict[str, object]) -> Path:
     return path
 
 
-def test_import_list_show_export_round_trip(config_file: Path, tmp_path: Path, official_schema: etree.XMLSchema) -> None:
+def test_import_list_show_export_round_trip(
+    config_file: Path, tmp_path: Path, official_schema: etree.XMLSchema
+) -> None:
     bad = with_changes(base_offer("202611270002", ("00100002",)), responsable__siret="73282932000075")
     offers = _write(tmp_path / "offers.jsonl", base_offer(), bad)
     code, out = _run(config_file, "offers", "import", str(offers))

@@ -195,8 +195,8 @@ def test_synthetic_offers_are_valid() -> None:
         assert _luhn(offer.responsable.siret)
         assert offer.responsable.uai and _uai_ok(offer.responsable.uai)
         assert all(s.place and s.place.siret and _luhn(s.place.siret) for s in offer.sessions)
-        assert 1_000 <= len(offer.objective) <= 1_400
-        assert 2_000 <= len(offer.content) <= 2_800
+        assert 500 <= len(offer.objective) <= 800
+        assert 1_100 <= len(offer.content) <= 1_500
 
 
 def test_synthetic_lines_match_the_dicts(tmp_path: Path) -> None:

@@ -45,9 +45,7 @@ def test_formation_and_session_references_from_seed_guide() -> None:
     assert ids.is_session_reference("00254068")
 
 
-@pytest.mark.parametrize(
-    "value", ["20211010472", "2021101047245", "20211010472A", "２０２１１０１０４７２４", ""]
-)
+@pytest.mark.parametrize("value", ["20211010472", "2021101047245", "20211010472A", "２０２１１０１０４７２４", ""])
 def test_formation_reference_rejects_wrong_length_or_non_ascii(value: str) -> None:
     assert not ids.is_formation_reference(value)
 
@@ -125,9 +123,7 @@ def test_property_siret_with_computed_luhn_digit_is_accepted(head: str) -> None:
     st.integers(min_value=0, max_value=13),
     st.integers(min_value=1, max_value=9),
 )
-def test_property_single_digit_mutation_of_valid_siret_is_rejected(
-    head: str, position: int, delta: int
-) -> None:
+def test_property_single_digit_mutation_of_valid_siret_is_rejected(head: str, position: int, delta: int) -> None:
     siret = luhn_complete(head)
     mutated = siret[:position] + str((int(siret[position]) + delta) % 10) + siret[position + 1 :]
     # La Poste's alternative key could legitimately accept a mutation: out of scope here.
@@ -259,9 +255,7 @@ def test_case18_rncp_short_codes_keep_their_digits() -> None:
     assert ids.normalize_rncp("34") == "RNCP34"
 
 
-@pytest.mark.parametrize(
-    "rncp", ["383680", "RNCP383680", "1", "RNCP", "RNCP38368A", "RS5432", "RNCP-38368", ""]
-)
+@pytest.mark.parametrize("rncp", ["383680", "RNCP383680", "1", "RNCP", "RNCP38368A", "RS5432", "RNCP-38368", ""])
 def test_case18_rncp_six_digits_or_letters_flagged(rncp: str) -> None:
     assert ids.normalize_rncp(rncp) is None
 

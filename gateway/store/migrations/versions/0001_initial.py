@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 06:53:25.782549
+Create Date: 2026-11-27 07:04:10.799129
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("certifinfo", sa.String(length=32), nullable=True),
         sa.Column("formateur_siret", sa.String(length=32), nullable=True),
+        sa.Column("session_references", sa.Text(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("payload_sha256", sa.String(length=64), nullable=False),
         sa.Column("accepted", sa.Boolean(), nullable=False),

@@ -1,0 +1,122 @@
+"""Process offers in fixed-size chunks, in this process or in a pool of worker processes.
+
+A chunk's work — decide, render, validate each offer, then deflate the chunk's bytes — depends
+only on the chunk and the job, so chunks can run on every core while the main process writes
+results in order. Chunk boundaries do not depend on the number of workers, so the feed and its
+gzip are byte-identical whatever the parallelism.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from gateway.config import LheoSettings
+from gateway.mapping.profiles import DestinationProfile
+from gateway.outbox.feed_file import deflate_block
+from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.rules.store_checks import ExportedSessionDates
+from gateway.store.queries import StoredOffer
+from gateway.validation.fragment_validator import FragmentValidator
+
+CHUNK_SIZE = 250
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """What a worker needs to process chunks of one destination (small, sent with each chunk)."""
+
+    profile: DestinationProfile
+    lheo: LheoSettings
+    schema_path: Path
+    gzip_level: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    offers: list[StoredOffer]
+    history: Mapping[str, ExportedSessionDates]
+
+
+@dataclass
+class ChunkResult:
+    decisions: list[OfferDecision]  # fragments left empty: their bytes are in `data`
+    data: bytes  # the exported fragments, concatenated in order
+    deflated: bytes  # `data` as raw deflate, sync-flushed: gzip members can be spliced
+
+
+def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator) -> ChunkResult:
+    decisions = []
+    fragments = []
+    for stored in chunk.offers:
+        decision = decide(stored, parse_stored(stored), job.profile, job.lheo, chunk.history, validator)
+        if decision.verdict is Verdict.EXPORTED:
+            fragments.append(decision.fragment)
+            decision = replace(decision, fragment=b"")
+        decisions.append(decision)
+    data = b"".join(fragments)
+    return ChunkResult(decisions, data, deflate_block(data, job.gzip_level))
+
+
+class _WorkerValidators:
+    """Per-process cache: a worker compiles each XSD once, not once per chunk."""
+
+    cache: dict[Path, FragmentValidator] = {}  # noqa: RUF012 - process-local by design
+
+    @classmethod
+    def get(cls, schema_path: Path) -> FragmentValidator:
+        if schema_path not in cls.cache:
+            cls.cache[schema_path] = FragmentValidator(schema_path)
+        return cls.cache[schema_path]
+
+
+def _process_in_worker(job: ExportJob, chunk: Chunk) -> ChunkResult:
+    return process_chunk(job, chunk, _WorkerValidators.get(job.schema_path))
+
+
+class ChunkRunner:
+    """Runs chunks inline (`workers <= 1`) or on a process pool, yielding results in order.
+
+    At most `2 × workers` chunks are in flight, so memory stays bounded however many offers
+    the store holds.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._validators: dict[Path, FragmentValidator] = {}
+
+    def __enter__(self) -> ChunkRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def run(self, job: ExportJob, chunks: Iterable[Chunk]) -> Iterator[tuple[Chunk, ChunkResult]]:
+        if self.workers <= 1:
+            validator = self._validators.get(job.schema_path) or FragmentValidator(job.schema_path)
+            self._validators[job.schema_path] = validator
+            for chunk in chunks:
+                yield chunk, process_chunk(job, chunk, validator)
+            return
+        if self._pool is None:
+            # spawn: workers start clean, without the parent's open database connections.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        in_flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
+        for chunk in chunks:
+            in_flight.append((chunk, self._pool.submit(_process_in_worker, job, chunk)))
+            if len(in_flight) >= 2 * self.workers:
+                done, future = in_flight.popleft()
+                yield done, future.result()
+        while in_flight:
+            done, future = in_flight.popleft()
+            yield done, future.result()
