@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
 
 from gateway.config import RulesSettings
 from gateway.intake.input_errors import problems_from_validation_error
@@ -25,9 +26,9 @@ from gateway.intake.models import Offer
 from gateway.intake.reader import read_records
 from gateway.problems import Code, Problem, error
 from gateway.rules.offer_checks import check_offer
-from gateway.rules.store_checks import duplicate_problems, session_history_problems
+from gateway.rules.store_checks import OfferSummary, duplicate_problems, session_history_problems, session_starts
 from gateway.store.database import Database
-from gateway.store.queries import dump_problems, look_alikes, session_history
+from gateway.store.queries import dump_problems, existing_digests, look_alikes, session_history
 from gateway.store.tables import ImportRejectionRow, OfferRow
 
 
@@ -59,83 +60,132 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def evaluate(db_session: Any, data: dict[str, Any], rules: RulesSettings) -> tuple[Offer | None, list[Problem]]:
-    """Parse a record and run every rule on it (including those that need the store)."""
-    try:
-        offer = Offer.model_validate(data)
-    except ValidationError as exc:
-        return None, problems_from_validation_error(exc)
-    problems = check_offer(offer, rules)
-    history = session_history(db_session, (s.reference for s in offer.sessions))
-    problems += session_history_problems(offer, history)
-    problems += duplicate_problems(offer, look_alikes(db_session, offer))
-    return offer, problems
+BATCH_SIZE = 500
+
+
+@dataclass
+class _Prepared:
+    """A record after parsing and the rules that need no store."""
+
+    line: int
+    data: Any
+    reference: str | None
+    offer: Offer | None
+    problems: list[Problem]
 
 
 def import_file(database: Database, path: Path, rules: RulesSettings, *, now: datetime | None = None) -> ImportReport:
+    """Import every record of `path` in one transaction, working by batches of store look-ups."""
     now = now or datetime.now(UTC)
     report = ImportReport(source=str(path))
     with database.session() as db, db.begin():
+        batch: list[_Prepared] = []
         for record in read_records(path):
-            report.results.append(_import_record(db, record.line, record.data, rules, str(path), now))
+            batch.append(_prepare(record.line, record.data, rules))
+            if len(batch) >= BATCH_SIZE:
+                _import_batch(db, batch, str(path), now, report)
+                batch = []
+        _import_batch(db, batch, str(path), now, report)
     return report
 
 
-def _import_record(db: Any, line: int, data: Any, rules: RulesSettings, source: str, now: datetime) -> RecordResult:
+def _prepare(line: int, data: Any, rules: RulesSettings) -> _Prepared:
     if not isinstance(data, dict):
         problem = error(Code.INPUT_INVALID, "", "L'enregistrement n'est pas un objet JSON décrivant une offre.")
-        _reject(db, source, line, data, [problem], now)
-        return RecordResult(line, None, Outcome.REJECTED, [problem])
+        return _Prepared(line, data, None, None, [problem])
     reference = data.get("reference")
-    offer, problems = evaluate(db, data, rules)
-    if not isinstance(reference, str) or not reference.strip():
-        if not any(p.path == "reference" for p in problems):
+    reference = reference if isinstance(reference, str) and reference.strip() else None
+    try:
+        offer = Offer.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_validation_error(exc)
+        if reference is None and not any(p.path == "reference" for p in problems):
             problems.insert(0, error(Code.INPUT_MISSING_FIELD, "reference", "La référence formation est absente."))
-        _reject(db, source, line, data, problems, now)
-        return RecordResult(line, None, Outcome.REJECTED, problems)
+        return _Prepared(line, data, reference, None, problems)
+    return _Prepared(line, data, reference, offer, check_offer(offer, rules))
 
+
+def duplicate_key(offer: Offer) -> str:
+    """Offers sharing this key (certification + formateur) are compared for duplicates."""
+    return f"{offer.certifinfo}|{offer.effective_formateur.siret}"
+
+
+def _import_batch(db: Session, batch: list[_Prepared], source: str, now: datetime, report: ImportReport) -> None:
+    if not batch:
+        return
+    offers = [item.offer for item in batch if item.offer is not None]
+    stored = existing_digests(db, [item.reference for item in batch if item.reference])
+    history = session_history(db, (s.reference for offer in offers for s in offer.sessions))
+    alikes = look_alikes(db, {duplicate_key(offer) for offer in offers})
+    inserts: dict[str, dict[str, Any]] = {}
+    updates: dict[str, dict[str, Any]] = {}
+    rejections: list[dict[str, Any]] = []
+    for item in batch:
+        problems = item.problems
+        if item.offer is not None:
+            key = duplicate_key(item.offer)
+            problems = problems + session_history_problems(item.offer, history)
+            problems += duplicate_problems(item.offer, alikes.get(key, []))
+            # Later records of the file are compared with this one too.
+            alikes.setdefault(key, []).append(OfferSummary(item.offer.reference, session_starts(item.offer)))
+        if item.reference is None:
+            rejections.append(
+                {
+                    "source": source,
+                    "line": item.line,
+                    "raw": canonical_json(item.data),
+                    "problems": dump_problems(problems),
+                    "rejected_at": now,
+                }
+            )
+            report.results.append(RecordResult(item.line, None, Outcome.REJECTED, problems))
+            continue
+        row = _row_values(item, problems, source, now)
+        accepted = row["accepted"]
+        previous = stored.get(item.reference)
+        if previous is None:
+            outcome = Outcome.CREATED
+            inserts[item.reference] = row | {"first_imported_at": now}
+        elif previous == (row["payload_sha256"], row["problems"]):
+            outcome = Outcome.UNCHANGED
+        else:
+            outcome = Outcome.UPDATED
+            if item.reference in inserts:  # repeated within the batch: the later record wins
+                inserts[item.reference] = inserts[item.reference] | row
+            else:
+                updates[item.reference] = row
+        stored[item.reference] = (row["payload_sha256"], row["problems"])
+        report.results.append(
+            RecordResult(item.line, item.reference, outcome if accepted else Outcome.REJECTED, problems)
+        )
+    if inserts:
+        db.execute(insert(OfferRow), list(inserts.values()))
+    if updates:
+        db.execute(update(OfferRow), [row | {"reference": ref} for ref, row in updates.items()])
+    if rejections:
+        db.execute(insert(ImportRejectionRow), rejections)
+
+
+def _row_values(item: _Prepared, problems: list[Problem], source: str, now: datetime) -> dict[str, Any]:
+    offer, data = item.offer, item.data
     payload = canonical_json(data)
-    digest = hashlib.sha256(payload.encode()).hexdigest()
-    accepted = offer is not None and not any(p.blocks_offer for p in problems)
-    stored_problems = dump_problems(problems)
-    row = db.get(OfferRow, reference)
-    if row is None:
-        row = OfferRow(reference=reference, first_imported_at=now)
-        db.add(row)
-        outcome = Outcome.CREATED
-    elif row.payload_sha256 == digest and row.problems == stored_problems:
-        return RecordResult(line, reference, Outcome.UNCHANGED if accepted else Outcome.REJECTED, problems)
-    else:
-        outcome = Outcome.UPDATED
     status = data.get("status")
-    row.bo_status = offer.status.value if offer else (status if isinstance(status, str) else None)
-    row.title = offer.title if offer else _text_or_none(data.get("title"))
-    row.certifinfo = offer.certifinfo if offer else _text_or_none(data.get("certifinfo"))
-    row.formateur_siret = offer.effective_formateur.siret if offer else None
-    row.session_references = " ".join(s.reference for s in offer.sessions) if offer else ""
-    row.payload = payload
-    row.payload_sha256 = digest
-    row.accepted = accepted
-    row.problems = stored_problems
-    row.source = f"{source}:{line}"
-    row.updated_at = now
-    # Later records of the same file must see this one (duplicates, repeated references).
-    db.flush()
-    db.expunge(row)  # keep the session small on large files
-    return RecordResult(line, reference, outcome if accepted else Outcome.REJECTED, problems)
+    return {
+        "reference": item.reference,
+        "bo_status": offer.status.value if offer else (status if isinstance(status, str) else None),
+        "title": offer.title if offer else _text_or_none(data.get("title")),
+        "certifinfo": offer.certifinfo if offer else _text_or_none(data.get("certifinfo")),
+        "duplicate_key": duplicate_key(offer) if offer else None,
+        "session_references": " ".join(s.reference for s in offer.sessions) if offer else "",
+        "session_starts": " ".join(sorted(session_starts(offer))) if offer else "",
+        "payload": payload,
+        "payload_sha256": hashlib.sha256(payload.encode()).hexdigest(),
+        "accepted": offer is not None and not any(p.blocks_offer for p in problems),
+        "problems": dump_problems(problems),
+        "source": f"{source}:{item.line}",
+        "updated_at": now,
+    }
 
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _reject(db: Any, source: str, line: int, data: Any, problems: list[Problem], now: datetime) -> None:
-    db.execute(
-        insert(ImportRejectionRow).values(
-            source=source,
-            line=line,
-            raw=canonical_json(data),
-            problems=dump_problems(problems),
-            rejected_at=now,
-        )
-    )

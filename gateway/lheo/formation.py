@@ -125,8 +125,9 @@ def render_formation(view: FormationView, settings: LheoSettings) -> RenderedFor
         for link in view.web_links:
             out.leaf("urlweb", link)
         out.end("url-formation")
+    addresses = _AddressCache()
     for action in view.actions:
-        _action(out, view, action, settings)
+        _action(out, view, action, settings, addresses)
     _responsable(out, offer.responsable)
     out.parts.append("</formation>\n")
     return RenderedFormation(start + ">", out.text())
@@ -148,7 +149,25 @@ def _contact_coordinates(out: XmlText, contact: Contact, fallback: Organisation)
     out.end("coordonnees")
 
 
-def _address(out: XmlText, address: Address) -> None:
+class _AddressCache:
+    """The same place is written once per session and once as training place: render it once."""
+
+    def __init__(self) -> None:
+        self.rendered: dict[tuple[int, int], list[str]] = {}
+
+
+def _address(out: XmlText, address: Address, cache: _AddressCache | None = None) -> None:
+    key = (id(address), out.mark()[1])
+    if cache is not None and key in cache.rendered:
+        out.replay(cache.rendered[key])
+        return
+    mark = out.mark()
+    _write_address(out, address)
+    if cache is not None:
+        cache.rendered[key] = out.written_since(mark)
+
+
+def _write_address(out: XmlText, address: Address) -> None:
     out.start("adresse")
     if address.name and address.name.strip():
         out.leaf("denomination", short_text(address.name))
@@ -170,7 +189,9 @@ def _address(out: XmlText, address: Address) -> None:
     out.end("adresse")
 
 
-def _action(out: XmlText, view: FormationView, action: ActionView, settings: LheoSettings) -> None:
+def _action(
+    out: XmlText, view: FormationView, action: ActionView, settings: LheoSettings, addresses: _AddressCache
+) -> None:
     offer = view.offer
     modalities = offer.modalities
     alternance = modalities.contrat_apprentissage or modalities.contrat_professionnalisation
@@ -197,14 +218,14 @@ def _action(out: XmlText, view: FormationView, action: ActionView, settings: Lhe
             out.leaf("code-UAI", action.place_uai)
             out.end("code-UAI-lieu-formation")
         out.start("coordonnees")
-        _address(out, action.place)
+        _address(out, action.place, addresses)
         out.end("coordonnees")
         out.end("lieu-de-formation")
     out.leaf("modalites-entrees-sorties", "0")
     if offer.duration_years is not None:
         out.leaf("duree-cycle", str(offer.duration_years))
     for session in action.sessions:
-        _session(out, offer, session)
+        _session(out, offer, session, addresses)
     _formateur(out, offer.effective_formateur)
     if alternance:
         out.start("organisme-financeur")
@@ -221,14 +242,14 @@ def _action(out: XmlText, view: FormationView, action: ActionView, settings: Lhe
     out.end("action")
 
 
-def _session(out: XmlText, offer: Offer, session: SessionView) -> None:
+def _session(out: XmlText, offer: Offer, session: SessionView, addresses: _AddressCache) -> None:
     out.start("session", attribute("numero", session.reference))
     out.start("periode")
     out.leaf("debut", session.start)
     out.leaf("fin", session.end)
     out.end("periode")
     out.start("adresse-inscription")
-    _address(out, session.registration_address)
+    _address(out, session.registration_address, addresses)
     out.end("adresse-inscription")
     if session.recruitment is not None:
         out.leaf("etat-recrutement", RECRUITMENT[session.recruitment])

@@ -23,6 +23,8 @@ def long_text(value: str) -> str:
 
 def short_text(value: str) -> str:
     """One-line text (names, towns): drop forbidden characters and collapse whitespace."""
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        return value  # the usual case, decided in C without running two regexes
     return _SPACES.sub(" ", _NOT_XML_TEXT.sub("", value)).strip()
 
 
@@ -62,7 +64,20 @@ class XmlText:
 
     def leaf(self, tag: str, text: str, attributes: str = "") -> None:
         """An element with text only; `text` is escaped here."""
-        self.parts.append(f"{_PADS[self._depth]}<{tag}{attributes}>{escape_text(text)}</{tag}>\n")
+        if "&" in text or "<" in text or ">" in text:
+            text = escape_text(text)
+        self.parts.append(f"{_PADS[self._depth]}<{tag}{attributes}>{text}</{tag}>\n")
+
+    def mark(self) -> tuple[int, int]:
+        """Where the writer stands, to reuse what is written from here (see `replay`)."""
+        return len(self.parts), self._depth
+
+    def written_since(self, mark: tuple[int, int]) -> list[str]:
+        return self.parts[mark[0] :]
+
+    def replay(self, parts: list[str]) -> None:
+        """Append parts recorded at the same depth (an address written several times)."""
+        self.parts.extend(parts)
 
     def text(self) -> str:
         return "".join(self.parts)

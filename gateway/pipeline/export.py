@@ -73,7 +73,8 @@ class _Batches:
     def flush(self, table: type | None = None) -> None:
         for kind in [table] if table else list(self.rows):
             if self.rows.get(kind):
-                self.db.execute(insert(kind), self.rows[kind])
+                # Core insert on the table: the ORM's bulk path costs more than the rows themselves.
+                self.db.execute(insert(kind.__table__), self.rows[kind])  # type: ignore[attr-defined]
                 self.rows[kind] = []
 
 

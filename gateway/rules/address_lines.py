@@ -8,11 +8,17 @@ LINE_MAX = 50
 LINES_MAX = 4
 
 
+def _fits_as_is(line: str) -> bool:
+    return 0 < len(line) <= LINE_MAX and line == line.strip() and "  " not in line and line.isprintable()
+
+
 def fit_address_lines(lines: list[str]) -> list[str] | None:
     """Split long lines at word boundaries; None when the address cannot fit in 4×50 characters.
 
     Reporting "too long" at intake is better than an XSD failure at export time (§F 17).
     """
+    if len(lines) <= LINES_MAX and all(_fits_as_is(line) for line in lines):
+        return list(lines)  # the common case: nothing to wrap (textwrap is comparatively slow)
     fitted: list[str] = []
     for line in lines:
         text = " ".join(line.split())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 
@@ -107,6 +108,7 @@ class LheoDate:
         return datetime.date(year, month, day or calendar.monthrange(year, month)[1])
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and dates repeat a lot across a catalogue
 def parse_lheo_date(value: str | None, *, is_end: bool) -> LheoDate:
     """Turn an input date into its LHÉO form; a missing date becomes the "unknown" sentinel.
 

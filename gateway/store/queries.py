@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.intake.models import FormationStatus, Offer
+from gateway.intake.models import FormationStatus
 from gateway.problems import Problem
-from gateway.rules.store_checks import ExportedSessionDates, OfferSummary, session_starts
+from gateway.rules.store_checks import ExportedSessionDates, OfferSummary
 from gateway.store.tables import OfferRow, SessionHistoryRow
 
 LIVE_STATUSES = (FormationStatus.BROUILLON, FormationStatus.PUBLIEE, FormationStatus.VALIDEE)
@@ -30,31 +30,51 @@ def session_history(db: Session, references: Iterable[str]) -> dict[str, Exporte
     wanted = sorted(set(references))
     found: dict[str, ExportedSessionDates] = {}
     for start in range(0, len(wanted), _CHUNK):
-        rows = db.scalars(
-            select(SessionHistoryRow).where(SessionHistoryRow.session_reference.in_(wanted[start : start + _CHUNK]))
+        # Plain columns, not ORM objects: this runs once per chunk of a large export.
+        rows = db.execute(
+            select(
+                SessionHistoryRow.session_reference,
+                SessionHistoryRow.formation_reference,
+                SessionHistoryRow.start,
+                SessionHistoryRow.end,
+            ).where(SessionHistoryRow.session_reference.in_(wanted[start : start + _CHUNK]))
         )
-        for row in rows:
-            found[row.session_reference] = ExportedSessionDates(row.formation_reference, row.start, row.end)
+        for reference, formation, first_start, first_end in rows:
+            found[reference] = ExportedSessionDates(formation, first_start, first_end)
     return found
 
 
-def look_alikes(db: Session, offer: Offer) -> list[OfferSummary]:
-    rows = db.scalars(
-        select(OfferRow).where(
-            OfferRow.certifinfo == offer.certifinfo,
-            OfferRow.formateur_siret == offer.effective_formateur.siret,
-            OfferRow.reference != offer.reference,
-            OfferRow.bo_status.in_([s.value for s in LIVE_STATUSES]),
+def look_alikes(db: Session, keys: Iterable[str]) -> dict[str, list[OfferSummary]]:
+    """Live offers per duplicate key (same certification and formateur), with their start dates."""
+    wanted = sorted(set(keys))
+    found: dict[str, list[OfferSummary]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = db.execute(
+            select(OfferRow.duplicate_key, OfferRow.reference, OfferRow.session_starts).where(
+                OfferRow.duplicate_key.in_(wanted[start : start + _CHUNK]),
+                OfferRow.bo_status.in_([s.value for s in LIVE_STATUSES]),
+            )
         )
-    )
-    summaries = []
-    for row in rows:
-        try:
-            other = Offer.model_validate_json(row.payload)
-        except ValueError:
-            continue
-        summaries.append(OfferSummary(row.reference, session_starts(other)))
-    return summaries
+        for key, reference, starts in rows:
+            if key is None:
+                continue
+            found.setdefault(key, []).append(OfferSummary(reference, frozenset(starts.split())))
+    return found
+
+
+def existing_digests(db: Session, references: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(payload digest, stored problems) of the offers already in the store."""
+    wanted = sorted(set(references))
+    found: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = db.execute(
+            select(OfferRow.reference, OfferRow.payload_sha256, OfferRow.problems).where(
+                OfferRow.reference.in_(wanted[start : start + _CHUNK])
+            )
+        )
+        for reference, digest, problems in rows:
+            found[reference] = (digest, problems)
+    return found
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,11 @@ class OfferRow(Base):
     bo_status: Mapped[str | None] = mapped_column(String(16), index=True)
     title: Mapped[str | None] = mapped_column(Text)
     certifinfo: Mapped[str | None] = mapped_column(String(32), index=True)
-    formateur_siret: Mapped[str | None] = mapped_column(String(32))
-    # Space-separated, so an export can look up session history without parsing payloads.
+    # Certifinfo + formateur SIRET: offers sharing it are checked for duplicates.
+    duplicate_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Space-separated, so exports and duplicate checks need not parse payloads.
     session_references: Mapped[str] = mapped_column(Text, default="")
+    session_starts: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[str] = mapped_column(Text)
     payload_sha256: Mapped[str] = mapped_column(String(64))
     # True when the record parsed and no rule blocks the whole offer.

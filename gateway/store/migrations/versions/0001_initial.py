@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:04:10.799129
+Create Date: 2026-11-27 07:05:53.459900
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ def upgrade() -> None:
         sa.Column("bo_status", sa.String(length=16), nullable=True),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("certifinfo", sa.String(length=32), nullable=True),
-        sa.Column("formateur_siret", sa.String(length=32), nullable=True),
+        sa.Column("duplicate_key", sa.String(length=64), nullable=True),
         sa.Column("session_references", sa.Text(), nullable=False),
+        sa.Column("session_starts", sa.Text(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("payload_sha256", sa.String(length=64), nullable=False),
         sa.Column("accepted", sa.Boolean(), nullable=False),
@@ -66,6 +67,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_offers_accepted"), ["accepted"], unique=False)
         batch_op.create_index(batch_op.f("ix_offers_bo_status"), ["bo_status"], unique=False)
         batch_op.create_index(batch_op.f("ix_offers_certifinfo"), ["certifinfo"], unique=False)
+        batch_op.create_index(batch_op.f("ix_offers_duplicate_key"), ["duplicate_key"], unique=False)
 
     op.create_table(
         "session_history",
@@ -150,6 +152,7 @@ def downgrade() -> None:
     op.drop_table("feed_offers")
     op.drop_table("session_history")
     with op.batch_alter_table("offers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_offers_duplicate_key"))
         batch_op.drop_index(batch_op.f("ix_offers_certifinfo"))
         batch_op.drop_index(batch_op.f("ix_offers_bo_status"))
         batch_op.drop_index(batch_op.f("ix_offers_accepted"))

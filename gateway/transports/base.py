@@ -1,0 +1,72 @@
+"""The transport contract: deliver one outbox feed to one destination, or say why not.
+
+Each transport (local folder, SFTP, HTTP) is its own module with its own pydantic settings
+model beside it, chosen by name from configuration. A transport either returns a receipt or
+raises `DeliveryError`, whose `retryable` flag tells the delivery loop whether to try again
+later (network down, 5xx) or to give up at once (permission denied, 4xx, host key mismatch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class FeedToDeliver:
+    """One feed of the outbox, as handed to a transport."""
+
+    feed_id: str
+    destination: str
+    path: Path  # the .xml
+    gz_path: Path  # the .xml.gz beside it
+    sha256: str
+    size: int
+    gz_sha256: str
+    gz_size: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """What the destination acknowledged; kept with the attempt for staff to read."""
+
+    remote: str  # remote path, or URL
+    bytes_sent: int
+    detail: str = ""  # e.g. HTTP status and response excerpt
+    http_status: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class DeliveryError(Exception):
+    """A failed delivery, with a stable code (e.g. SFTP_HOSTKEY_MISMATCH) and a retry hint."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        http_status: int | None = None,
+        response_excerpt: str = "",
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after  # seconds, when the destination said (Retry-After)
+        self.http_status = http_status
+        self.response_excerpt = response_excerpt
+
+
+class Transport(Protocol):
+    """Delivers feeds; one instance serves one delivery run and is always closed."""
+
+    def deliver(self, feed: FeedToDeliver) -> DeliveryReceipt: ...
+
+    def close(self) -> None: ...
