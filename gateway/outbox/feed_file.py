@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import time
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -145,11 +146,17 @@ class FeedFileWriter:
             tmp.unlink(missing_ok=True)
 
 
-def sweep_temporaries(folder: Path) -> list[Path]:
-    """Remove temporary files left by an interrupted export; returns what was removed."""
+def sweep_temporaries(folder: Path, older_than_seconds: float = 3600) -> list[Path]:
+    """Remove temporary files left by an interrupted export; returns what was removed.
+
+    Only files untouched for `older_than_seconds` go: an export running in another process
+    keeps writing to its own temporaries.
+    """
     removed = []
     if folder.is_dir():
+        limit = time.time() - older_than_seconds
         for tmp in sorted(folder.glob(f"*/{TEMP_PREFIX}*")):
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
+            if tmp.stat().st_mtime < limit:
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
     return removed

@@ -21,7 +21,7 @@ from gateway.config import GatewayConfig
 from gateway.lheo.document import DOCUMENT_TAIL, document_head
 from gateway.lheo.formation import LHEO_VERSION
 from gateway.mapping.profiles import DestinationProfile, load_profiles
-from gateway.outbox.feed_file import FeedFileWriter, WrittenFeed
+from gateway.outbox.feed_file import FeedFileWriter, WrittenFeed, sweep_temporaries
 from gateway.outbox.retention import apply_retention
 from gateway.pipeline.chunks import CHUNK_SIZE, Chunk, ChunkRunner, ExportJob
 from gateway.pipeline.offer_decision import OfferDecision, Verdict
@@ -272,6 +272,9 @@ def run_export(
     profiles = load_profiles(config.mappings_path, destinations or config.export.destinations or None)
     FragmentValidator(config.validation.schema_path)  # fail early, before any file is opened
     moment = (exported_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    if not dry_run:
+        for leftover in sweep_temporaries(config.outbox.path):
+            log.warning("removed %s, left by an interrupted export", leftover)
     results = []
     with ChunkRunner(_worker_count(database, config)) as runner:
         for profile in profiles:
