@@ -150,7 +150,7 @@ def offers_show(ctx: typer.Context, reference: str) -> None:
     context = _ctx(ctx)
     database = context.database()
     try:
-        if not render.offer_detail(context.console, database, reference):
+        if not render.offer_detail(context.console, database, context.config, reference):
             raise context.fail(f"offre inconnue : {reference}", code=1)
     finally:
         database.close()

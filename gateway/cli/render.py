@@ -9,9 +9,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from gateway.config import GatewayConfig
 from gateway.intake.importer import ImportReport, Outcome
+from gateway.pipeline.explain import explain_offer
 from gateway.pipeline.export import DestinationResult
-from gateway.pipeline.offer_decision import Verdict
+from gateway.pipeline.offer_decision import OfferDecision, Verdict
 from gateway.problems import Problem, Severity
 from gateway.store.database import Database
 from gateway.store.queries import load_problems
@@ -95,7 +97,7 @@ def offers_table(console: Console, database: Database, *, status: str | None, re
         )
 
 
-def offer_detail(console: Console, database: Database, reference: str) -> bool:
+def offer_detail(console: Console, database: Database, config: GatewayConfig, reference: str) -> bool:
     with database.session() as db:
         row = db.get(OfferRow, reference)
         if row is None:
@@ -131,12 +133,34 @@ def offer_detail(console: Console, database: Database, reference: str) -> bool:
                     run.feed_id or "(non émis)",
                     "oui" if present else "non",
                     "\n".join(f"{q.code}: {q.message}" for q in reasons)
-                    or ("" if present else "hors périmètre, non validée ou absente du stock"),
+                    or ("" if present else "absente (voir ci-dessous)"),
                 )
             console.print(table)
+    explained = explain_offer(database, config, reference) or []
+    table = Table(title="Si l'on exportait maintenant")
+    for column in ("destination", "décision", "pourquoi"):
+        table.add_column(column)
+    for profile, decision in explained:
+        label, why = _decision_text(decision)
+        table.add_row(profile.name, label, why)
+    console.print(table)
+    with database.session() as db:
+        row = db.get(OfferRow, reference)
+        assert row is not None
         console.print("[bold]Enregistrement reçu[/]")
         console.print_json(json.dumps(json.loads(row.payload), ensure_ascii=False))
     return True
+
+
+def _decision_text(decision: OfferDecision) -> tuple[str, str]:
+    if decision.verdict is Verdict.EXPORTED:
+        why = "dans le périmètre, valide"
+        if decision.problems:
+            why += " ; sessions retenues :\n" + _problem_lines(decision.problems)
+        return "exportée", why
+    if decision.verdict is Verdict.OUT_OF_PERIMETER:
+        return "hors périmètre", "\n".join(decision.reasons)
+    return "quarantaine", _problem_lines(decision.problems)
 
 
 def dry_run_explanations(console: Console, results: list[DestinationResult]) -> None:
@@ -145,15 +169,7 @@ def dry_run_explanations(console: Console, results: list[DestinationResult]) -> 
         for column in ("offre", "décision", "pourquoi"):
             table.add_column(column)
         for decision in result.decisions:
-            if decision.verdict is Verdict.EXPORTED:
-                why = "dans le périmètre, valide" + (
-                    "\n" + _problem_lines(decision.problems) if decision.problems else ""
-                )
-                label = "exportée"
-            elif decision.verdict is Verdict.OUT_OF_PERIMETER:
-                why, label = "\n".join(decision.reasons), "hors périmètre"
-            else:
-                why, label = _problem_lines(decision.problems), "quarantaine"
+            label, why = _decision_text(decision)
             table.add_row(decision.reference, label, why)
         console.print(table)
 
