@@ -1,61 +1,34 @@
-"""Render one destination's view of an offer as a LHÉO 2.3 `<formation>` element.
+"""The naive way to build a LHÉO `<formation>`: lxml's element API, one SubElement at a time.
 
-Child order follows the LHÉO 2.3 sequences exactly (the schema enforces it). Modalities are
-carried as §B of the domain notes suggests: `cycle`/`alternance` on each session for
-apprenticeship, plus three explicit booleans in the action's `extras`, since LHÉO has no
-single flag for formation continue / professionnalisation / apprentissage.
+Kept for the export benchmark's peer ("build the whole tree, validate it whole") and as an
+oracle in the tests: `gateway.lheo.formation` must write exactly what lxml serializes from
+this tree. Shares the gateway's codes and text cleaning so only the building differs.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC
 
 from lxml import etree
 
 from gateway.config import LheoSettings
-from gateway.intake.models import (
-    Address,
-    Contact,
-    ContactRole,
-    Offer,
-    Organisation,
-    RecruitmentState,
-    TeachingMode,
+from gateway.intake.models import Address, Contact, ContactRole, Offer, Organisation
+from gateway.lheo.formation import (
+    CONTACT_TYPES,
+    LHEO_NAMESPACE,
+    OPCO_FUNDER,
+    RECRUITMENT,
+    TEACHING_MODES,
+    UNKNOWN_NDA,
+    alternance_text,
+    entry_level_code,
 )
+from gateway.lheo.xml_text import long_text, short_text
 from gateway.mapping.formation_view import ActionView, FormationView, SessionView
 from gateway.rules import identifiers as ids
 from gateway.rules.address_lines import fit_address_lines
 
-LHEO_NAMESPACE = "http://lheo.gouv.fr/2.3"
-LHEO_VERSION = "2.3"
 _NS = "{" + LHEO_NAMESPACE + "}"
-
-# XML 1.0 cannot carry C0 controls other than tab/LF/CR; C1 controls are legal but are
-# always typing accidents in this data, and U+FFFE/U+FFFF are not characters at all.
-_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-_SPACES = re.compile(r"\s+")
-
-CONTACT_TYPES = {
-    ContactRole.REFERENT_PEDAGOGIQUE: "3",
-    ContactRole.ACCUEIL: "4",
-    ContactRole.REFERENT_ENTREPRISE: "7",
-    ContactRole.REFERENT_APPRENTISSAGE: "14",
-}
-TEACHING_MODES = {TeachingMode.PRESENTIEL: "0", TeachingMode.MIXTE: "1", TeachingMode.DISTANCE: "2"}
-RECRUITMENT = {RecruitmentState.OPEN: "1", RecruitmentState.CLOSED: "2", RecruitmentState.SUSPENDED: "3"}
-OPCO_FUNDER = "16"  # dict-financeurs: apprenticeship and professionalisation contracts
-UNKNOWN_NDA = "00000000000"
-
-
-def long_text(value: str) -> str:
-    """Multi-line text: keep line breaks, drop characters XML cannot carry."""
-    return _NOT_XML_TEXT.sub("", value).strip()
-
-
-def short_text(value: str) -> str:
-    """One-line text (names, towns): drop forbidden characters and collapse whitespace."""
-    return _SPACES.sub(" ", _NOT_XML_TEXT.sub("", value)).strip()
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
@@ -63,13 +36,6 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     if text is not None:
         element.text = text
     return element
-
-
-def _entry_level_code(level: int | None) -> str:
-    # dict-niveaux: 0 not communicated, 1 no specific level, 11..18 = niveaux 1..8.
-    if level is None:
-        return "0"
-    return "1" if level == 0 else str(10 + level)
 
 
 def render_formation(view: FormationView, settings: LheoSettings) -> etree._Element:
@@ -98,7 +64,7 @@ def render_formation(view: FormationView, settings: LheoSettings) -> etree._Elem
         _sub(holder, "type-contact", CONTACT_TYPES[contact.role])
         _contact_coordinates(holder, contact, fallback=offer.responsable)
     _sub(formation, "parcours-de-formation", "1")
-    _sub(formation, "code-niveau-entree", _entry_level_code(offer.entry_level))
+    _sub(formation, "code-niveau-entree", entry_level_code(offer.entry_level))
     certification = _sub(formation, "certification")
     if view.rncp:
         _sub(certification, "code-RNCP", view.rncp)
@@ -148,23 +114,6 @@ def _address(parent: etree._Element, address: Address) -> None:
         _sub(geo, "longitude", address.longitude)
 
 
-def _alternance_text(offer: Offer) -> str:
-    if offer.alternance_rhythm and offer.alternance_rhythm.strip():
-        return long_text(offer.alternance_rhythm)
-    modalities = offer.modalities
-    contracts = [
-        label
-        for flag, label in (
-            (modalities.contrat_apprentissage, "contrat d'apprentissage"),
-            (modalities.contrat_professionnalisation, "contrat de professionnalisation"),
-        )
-        if flag
-    ]
-    if not contracts:
-        return "Sans objet : formation hors alternance."
-    return "Formation en alternance (" + " ou ".join(contracts) + ")."
-
-
 def _action(formation: etree._Element, view: FormationView, action: ActionView, settings: LheoSettings) -> None:
     offer = view.offer
     modalities = offer.modalities
@@ -173,7 +122,7 @@ def _action(formation: etree._Element, view: FormationView, action: ActionView, 
     _sub(element, "rythme-formation", long_text(offer.rhythm))
     _sub(element, "code-public-vise", settings.public_code, ref=settings.formacode_version)
     _sub(element, "niveau-entree-obligatoire", "0")
-    _sub(element, "modalites-alternance", _alternance_text(offer))
+    _sub(element, "modalites-alternance", alternance_text(offer))
     _sub(element, "modalites-enseignement", TEACHING_MODES[offer.teaching_mode])
     conditions = offer.specific_conditions
     _sub(
