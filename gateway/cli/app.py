@@ -134,12 +134,13 @@ def offers_list(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="Statut back-office (validee, publiee...).")] = None,
     rejected: Annotated[bool, typer.Option("--rejected", help="Seulement les offres rejetées.")] = False,
+    limit: Annotated[int, typer.Option(help="Nombre maximum de lignes affichées.")] = 200,
 ) -> None:
     """Liste les offres du stock avec leur statut et leurs problèmes."""
     context = _ctx(ctx)
     database = context.database()
     try:
-        render.offers_table(context.console, database, status=status, rejected_only=rejected)
+        render.offers_table(context.console, database, status=status, rejected_only=rejected, limit=limit)
     finally:
         database.close()
 

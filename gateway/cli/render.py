@@ -69,14 +69,18 @@ def import_report(console: Console, report: ImportReport) -> None:
     import_summary(console, report)
 
 
-def offers_table(console: Console, database: Database, *, status: str | None, rejected_only: bool) -> None:
+def offers_table(
+    console: Console, database: Database, *, status: str | None, rejected_only: bool, limit: int
+) -> None:
     with database.session() as db:
         query = select(OfferRow).order_by(OfferRow.reference)
         if status:
             query = query.where(OfferRow.bo_status == status)
         if rejected_only:
             query = query.where(OfferRow.accepted.is_(False))
-        table = Table(title="Offres")
+        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+        query = query.limit(limit)
+        table = Table(title=f"Offres ({min(total, limit)} sur {total})")
         for column in ("référence", "statut", "acceptée", "intitulé", "problèmes"):
             table.add_column(column)
         for row in db.scalars(query):
