@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from gateway.config import GatewayConfig
@@ -84,6 +85,56 @@ def _chunks(db: Session) -> Iterator[Chunk]:
         yield Chunk(page, history)
 
 
+class _FirstExports:
+    """Session references exported for the first time, recorded with the dates they went out with."""
+
+    def __init__(self, db: Session, placeholder: str) -> None:
+        self.db = db
+        self.placeholder = placeholder
+        self.rows: dict[str, dict[str, object]] = {}
+
+    def add(self, reference: str, formation: str, start: str, end: str, when: datetime) -> None:
+        self.rows.setdefault(
+            reference,
+            {
+                "session_reference": reference,
+                "formation_reference": formation,
+                "start": start,
+                "end": end,
+                "first_exported_at": when,
+                "first_feed_id": self.placeholder,
+            },
+        )
+        if len(self.rows) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            # A reference can reach here twice when chunks in flight were read before the
+            # first one was recorded: the first record wins, as it would have in one pass.
+            self.db.execute(insert_ignoring_duplicates(self.db, SessionHistoryRow), list(self.rows.values()))
+            self.rows.clear()
+
+    def attribute_to(self, feed_id: str) -> None:
+        self.db.execute(
+            update(SessionHistoryRow)
+            .where(SessionHistoryRow.first_feed_id == self.placeholder)
+            .values(first_feed_id=feed_id)
+        )
+
+
+def insert_ignoring_duplicates(db: Session, table: type) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
 def export_destination(
     database: Database,
     profile: DestinationProfile,
@@ -107,7 +158,10 @@ def export_destination(
             writer = FeedFileWriter(config.outbox.path / profile.name, exported_at, config.outbox.gzip_level)
             writer.write(document_head(exported_at))
         batches = _Batches(db)
-        new_sessions: dict[str, tuple[str, str, str]] = {}
+        # Written as the export goes (memory stays flat); labelled with the run until the
+        # feed's name is known, and dropped with everything else if the export fails.
+        history_rows = _FirstExports(db, placeholder=f"run-{run_id}")
+        first_seen = datetime.now(UTC)
         try:
             for chunk, outcome in runner.run(job, _chunks(db)):
                 for decision in outcome.decisions:
@@ -117,8 +171,8 @@ def export_destination(
                     if run_id is not None:
                         _record_decision(batches, run_id, profile.name, decision)
                         for ref, start, end in decision.exported_sessions:
-                            if ref not in chunk.history and ref not in new_sessions:
-                                new_sessions[ref] = (decision.reference, start, end)
+                            if ref not in chunk.history:
+                                history_rows.add(ref, decision.reference, start, end, first_seen)
                 if writer is not None:
                     writer.write_block(outcome.data, outcome.deflated)
             if writer is None or run_id is None:
@@ -139,7 +193,9 @@ def export_destination(
             raise
         feed_id = feed_id_for(profile.name, written.stem)
         result.feed, result.feed_id = written, feed_id
-        _record_feed(db, batches, run_id, feed_id, profile, written, result, exported_at, new_sessions)
+        _record_feed(db, batches, run_id, feed_id, profile, written, result, exported_at)
+        history_rows.flush()
+        history_rows.attribute_to(feed_id)
         _finish_run(db, run_id, result)
     apply_retention(database, config.outbox, profile.name, now=datetime.now(UTC))
     log.info(
@@ -206,7 +262,6 @@ def _record_feed(
     written: WrittenFeed,
     result: DestinationResult,
     exported_at: datetime,
-    new_sessions: dict[str, tuple[str, str, str]],
 ) -> None:
     # The same id again means same destination, export time and bytes (a re-run with a fixed clock).
     if db.get(FeedRow, feed_id) is None:
@@ -228,20 +283,6 @@ def _record_feed(
                 exported_at=exported_at,
                 created_at=datetime.now(UTC),
             )
-        )
-    batches.flush()
-    now = datetime.now(UTC)
-    for ref, (formation, start, end) in sorted(new_sessions.items()):
-        batches.add(
-            SessionHistoryRow,
-            {
-                "session_reference": ref,
-                "formation_reference": formation,
-                "start": start,
-                "end": end,
-                "first_exported_at": now,
-                "first_feed_id": feed_id,
-            },
         )
     batches.flush()
 
