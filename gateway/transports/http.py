@@ -9,6 +9,20 @@ way next time, so it is not retried.
 
 Secrets never sit in the settings: they name an environment variable or a file, read at each
 delivery so that a rotated token is picked up without a restart.
+
+Headers sent: Content-Type (application/xml unless configured), Content-Length, Content-Encoding
+(gzip only), Idempotency-Key, Digest (RFC 3230) and Content-Digest (RFC 9530) and X-Content-SHA256
+of the bytes sent, X-Feed-SHA256 of the XML itself, X-Feed-Name, Authorization (bearer/basic).
+
+Error codes (`DeliveryError.code`), stable:
+    HTTP_RETRYABLE_STATUS  408, 425, 429 or 5xx (retry_after from Retry-After)        retryable
+    HTTP_REJECTED          any other 4xx, or a redirect (never followed)             not retryable
+    HTTP_TIMEOUT           connect, send or answer took longer than the timeouts     retryable
+    HTTP_NETWORK           refused, reset, connection dropped before the answer      retryable
+    HTTP_TLS               the server's certificate is not trusted                   not retryable
+    HTTP_CONFIG            secret missing/empty, certificate file unusable           not retryable
+    HTTP_SOURCE            outbox file missing, unreadable or not the size announced not retryable
+Messages are French sentences for staff; the response excerpt (500 characters) is kept apart.
 """
 
 from __future__ import annotations
@@ -16,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,6 +38,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Annotated, BinaryIO, Literal, Self
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -45,6 +61,7 @@ _RESERVED_HEADERS = frozenset(
         "host",
         "idempotency-key",
         "digest",
+        "content-digest",
         "x-content-sha256",
         "x-feed-sha256",
         "x-feed-name",
@@ -53,7 +70,17 @@ _RESERVED_HEADERS = frozenset(
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A secret pasted where its variable's name belongs must not be echoed into logs by the error.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_NAME.match(value):
+        raise ValueError("must be the name of an environment variable (letters, digits, _), not the secret itself")
+    return value
 
 
 def _exactly_one(owner: str, **candidates: object) -> None:
@@ -70,6 +97,11 @@ class BearerAuth(_Settings):
     token_env: str | None = None
     token_file: Path | None = None
 
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, value: str | None) -> str | None:
+        return _env_name(value)
+
     @model_validator(mode="after")
     def _one_source(self) -> Self:
         _exactly_one("bearer auth", token_env=self.token_env, token_file=self.token_file)
@@ -83,6 +115,11 @@ class BasicAuth(_Settings):
     username: str = Field(min_length=1)
     password_env: str | None = None
     password_file: Path | None = None
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env(cls, value: str | None) -> str | None:
+        return _env_name(value)
 
     @field_validator("username")
     @classmethod
@@ -115,7 +152,7 @@ class HttpSettings(_Settings):
     # Send the .xml.gz with `Content-Encoding: gzip` instead of the .xml.
     gzip: bool = False
     auth: HttpAuth | None = None
-    # CA bundle to verify the partner's certificate with; default: the system/certifi bundle.
+    # CA bundle to verify the partner's certificate with; default: certifi's bundle (httpx's default).
     ca_file: Path | None = None
     connect_timeout: float = Field(default=10.0, gt=0)
     # Longest silence allowed while sending or waiting for the answer (not the whole transfer).
@@ -125,9 +162,15 @@ class HttpSettings(_Settings):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        url = httpx.URL(value)
-        if url.scheme not in ("http", "https") or not url.host:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError when out of range
+        except ValueError as exc:
+            raise ValueError(f"invalid URL {value!r}: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {value!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("credentials in the URL are refused: use `auth` (basic) with password_env/password_file")
         return value
 
     @field_validator("headers")
@@ -312,7 +355,9 @@ class HttpTransport:
         headers.update(settings.headers)
         headers["Content-Length"] = str(size)
         headers["Idempotency-Key"] = key
-        headers["Digest"] = "sha-256=" + base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+        encoded_digest = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+        headers["Digest"] = f"SHA-256={encoded_digest}"  # RFC 3230
+        headers["Content-Digest"] = f"sha-256=:{encoded_digest}:"  # RFC 9530, its successor
         headers["X-Content-SHA256"] = sha256
         headers["X-Feed-SHA256"] = feed.sha256  # of the XML itself, to check after decompression
         headers["X-Feed-Name"] = feed.name

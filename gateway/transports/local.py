@@ -1,17 +1,33 @@
 """Deliver a feed by copying it into a folder (a partner's share, a directory another job picks up).
 
-Each file is copied under a temporary dot-name in the destination folder, fsynced, then renamed:
-a reader of the folder never sees a half-copied feed, and a crash leaves only dot-files. The
-`.xml.gz` goes first, so whoever sees the `.xml` can rely on its `.gz` being there too (as in the
-outbox). A file already there with the same name and size is taken as delivered, so repeating a
-delivery is harmless; any other file under that name is handled by `exists_policy`.
+Each file is copied under a temporary dot-name in the destination folder (`.<name>.part-<random>`,
+as the SFTP transport does), fsynced, then renamed: a reader of the folder never sees a
+half-copied feed, and a crash leaves only dot-files. The `.xml.gz` goes first, so whoever sees
+the `.xml` can rely on its `.gz` being there too (as in the outbox).
+
+Idempotency: feed names embed a prefix of the feed's sha256, so a file already there under the
+final name with the same size is this very feed, delivered by an earlier attempt: nothing is
+copied and the receipt says `already_delivered`. Only a *different* file under that name is
+subject to `exists_policy`: "fail" (LOCAL_EXISTS), "overwrite" (atomic rename over it) or
+"versioned" (`<stem>.1.xml`, `<stem>.2.xml`…, the SFTP transport's scheme; a version with the same
+size counts as delivered). Without "overwrite", files are published by hard link, which refuses
+an existing name: a file appearing between our check and the rename is never clobbered.
+
+Error codes (`DeliveryError.code`), stable:
+    LOCAL_EXISTS      another file has the final name (policy "fail")              not retryable
+    LOCAL_PERMISSION  permission denied, read-only file system                    not retryable
+    LOCAL_IO          disk full, I/O error, parent folder missing (unmounted?)     retryable
+                      path is a file, name too long...                             not retryable
+    LOCAL_SOURCE      outbox file missing, or not the size announced               not retryable
+Messages are French sentences for staff.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
-import uuid
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -21,8 +37,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver
 
-TEMP_PREFIX = ".tmp-"
-TEMP_SUFFIX = ".part"  # so that a `*.xml` watcher does not pick up a copy in progress
+TEMP_MARK = ".part-"  # `.<name>.part-<random>`: hidden, and no `*.xml` watcher picks it up
 MAX_VERSIONS = 999
 _BUFFER = 1 << 20
 
@@ -32,12 +47,13 @@ _PERMISSION_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
 class LocalFolderSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["local"] = "local"
+    # Created if missing, but not its parent (a missing parent is likely an unmounted share).
     path: Path
-    # A different file under the feed's name: "fail" (LOCAL_EXISTS), "overwrite" it, or
-    # "versioned" (write `<stem>.v2.xml`, `.v3`... beside it).
+    # A *different* file under the feed's name: "fail" (LOCAL_EXISTS), "overwrite" it, or
+    # "versioned" (`<stem>.1.xml`, `<stem>.2.xml`... beside it). Same name and size = delivered.
     exists_policy: Literal["fail", "overwrite", "versioned"] = "fail"
     copy_gz: bool = True
 
@@ -54,11 +70,13 @@ class _NameTaken(Exception):
 
 
 def versioned_name(name: str, version: int) -> str:
-    """`X.xml` → `X.v2.xml`, `X.xml.gz` → `X.v2.xml.gz`; version 1 is the name itself."""
-    if version == 1:
+    """`X.xml` → `X.1.xml`, `X.xml.gz` → `X.1.xml.gz`; version 0 is the name itself (as over SFTP)."""
+    if version == 0:
         return name
-    base, dot, extension = name.partition(".")
-    return f"{base}.v{version}{dot}{extension}"
+    stem, dot_xml, rest = name.rpartition(".xml")
+    if not dot_xml:
+        return f"{name}.{version}"
+    return f"{stem}.{version}.xml{rest}"
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -107,7 +125,7 @@ class LocalFolderTransport:
         for copy in copies:
             if _size_or_none(copy.source) != copy.size:
                 raise DeliveryError(
-                    "LOCAL_IO",
+                    "LOCAL_SOURCE",
                     f"{copy.source} est absent de l'outbox ou n'a pas la taille annoncée ({copy.size} octets)",
                     retryable=False,
                 )
@@ -126,18 +144,18 @@ class LocalFolderTransport:
             raise DeliveryError(
                 "LOCAL_IO", f"le dossier parent de {folder} n'existe pas (partage non monté ?)", retryable=True
             ) from exc
+        except FileExistsError as exc:  # mkdir(exist_ok=True) only says so when it is not a folder
+            raise DeliveryError("LOCAL_IO", f"{folder} existe mais n'est pas un dossier", retryable=False) from exc
         except OSError as exc:
             raise _io_error(exc, f"création du dossier {folder}") from exc
-        if not folder.is_dir():
-            raise DeliveryError("LOCAL_IO", f"{folder} existe mais n'est pas un dossier", retryable=False)
 
     def _deliver_into(self, folder: Path, copies: list[_Copy]) -> DeliveryReceipt:
         policy = self.settings.exists_policy
-        for version in range(1, MAX_VERSIONS + 1):
+        for version in range(MAX_VERSIONS + 1):
             targets = [folder / versioned_name(copy.name, version) for copy in copies]
             present = [_size_or_none(target) for target in targets]
             if all(size == copy.size for size, copy in zip(present, copies, strict=True)):
-                return self._receipt(targets, 0, "déjà présent (même nom, même taille) : rien à copier")
+                return self._receipt(targets, 0, "déjà présent (même nom, même taille) : rien à copier", already=True)
             clash = [
                 target.name
                 for target, size, copy in zip(targets, present, copies, strict=True)
@@ -163,7 +181,7 @@ class LocalFolderTransport:
                 raise DeliveryError(
                     "LOCAL_EXISTS", f"un autre fichier est apparu sous ce nom dans {folder} : {exc}", retryable=False
                 ) from None
-            detail = f"copié dans {folder}" + (f" (version {version})" if version > 1 else "")
+            detail = f"copié dans {folder}" + (f" (version {version})" if version else "")
             return self._receipt(targets, sent, detail)
         raise DeliveryError(
             "LOCAL_EXISTS",
@@ -172,12 +190,11 @@ class LocalFolderTransport:
         )
 
     def _copy_all(self, folder: Path, todo: list[tuple[_Copy, Path]], *, replace: bool) -> int:
-        token = uuid.uuid4().hex[:12]
         temporaries: list[Path] = []
         sent = 0
         try:
             for copy, target in todo:
-                temporary = folder / f"{TEMP_PREFIX}{token}-{target.name}{TEMP_SUFFIX}"
+                temporary = folder / f".{target.name}{TEMP_MARK}{secrets.token_hex(6)}"
                 temporaries.append(temporary)
                 sent += _copy_synced(copy, temporary)
             for temporary, (_, target) in zip(temporaries, todo, strict=True):
@@ -185,11 +202,12 @@ class LocalFolderTransport:
             _fsync_dir(folder)
         finally:
             for temporary in temporaries:
-                temporary.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # never hide the error that got us here
+                    temporary.unlink(missing_ok=True)
         return sent
 
-    def _receipt(self, targets: list[Path], sent: int, detail: str) -> DeliveryReceipt:
-        extra = {"already_delivered": "true"} if sent == 0 else {}
+    def _receipt(self, targets: list[Path], sent: int, detail: str, *, already: bool = False) -> DeliveryReceipt:
+        extra = {"already_delivered": "true"} if already else {}
         if len(targets) > 1:
             extra["gz"] = str(targets[0])
         return DeliveryReceipt(remote=str(targets[-1]), bytes_sent=sent, detail=detail, extra=extra)
@@ -206,7 +224,7 @@ def _copy_synced(copy: _Copy, temporary: Path) -> int:
         os.fsync(out.fileno())
     if copied != copy.size:
         raise DeliveryError(
-            "LOCAL_IO",
+            "LOCAL_SOURCE",
             f"{copy.source} a changé pendant la copie ({copied} octets lus sur {copy.size})",
             retryable=False,
         )

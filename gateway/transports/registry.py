@@ -7,22 +7,20 @@ in its own module; this one only composes them and builds the transport they des
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from gateway.transports.base import Transport
 from gateway.transports.http import HttpSettings, HttpTransport
 from gateway.transports.local import LocalFolderSettings, LocalFolderTransport
+from gateway.transports.sftp import SftpSettings
 
-# TODO(sftp): `gateway/transports/sftp.py` did not exist yet when this was written. Once it does,
-# import `SftpSettings` from it above (it needs a `kind: Literal["sftp"] = "sftp"` field) and add it
-# to this union: `LocalFolderSettings | SftpSettings | HttpSettings`.
-TransportSettings = Annotated[LocalFolderSettings | HttpSettings, Field(discriminator="kind")]
+TransportSettings = Annotated[LocalFolderSettings | SftpSettings | HttpSettings, Field(discriminator="kind")]
 
-_ADAPTER: TypeAdapter[TransportSettings] = TypeAdapter(TransportSettings)
+# Errors must not echo their input: a secret pasted where a variable's name belongs would reach the logs.
+_ADAPTER: TypeAdapter[TransportSettings] = TypeAdapter(TransportSettings, config=ConfigDict(hide_input_in_errors=True))
 
 
 def transport_settings(data: Mapping[str, Any]) -> TransportSettings:
@@ -31,12 +29,13 @@ def transport_settings(data: Mapping[str, Any]) -> TransportSettings:
 
 
 def make_transport(settings: TransportSettings) -> Transport:
-    """A new, open transport for one delivery run; the caller closes it."""
+    """A new transport for one delivery run (connections open on first delivery); the caller closes it."""
     if isinstance(settings, LocalFolderSettings):
         return LocalFolderTransport(settings)
     if isinstance(settings, HttpSettings):
         return HttpTransport(settings)
-    # SFTP, imported only here so that configurations without SFTP never load paramiko.
-    sftp = importlib.import_module("gateway.transports.sftp")
-    transport: Transport = sftp.SftpTransport(settings)
-    return transport
+    # Imported on use. Note that `SftpSettings` above already loads the module (and paramiko): to
+    # spare paramiko to configurations without SFTP, its settings would need a module of their own.
+    from gateway.transports.sftp import SftpTransport
+
+    return SftpTransport(settings)
