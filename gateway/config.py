@@ -8,16 +8,20 @@ one name an environment variable or a file instead (see the delivery settings).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.transports.registry import TransportSettings
+
 DEFAULT_CONFIG_PATH = Path("config/gateway.toml")
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Errors never echo values: a secret pasted in the wrong place must not reach the logs.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class StoreSettings(_Settings):
@@ -73,6 +77,33 @@ class ExportSettings(_Settings):
     workers: int = Field(default=0, ge=0, le=64)
 
 
+class RetryPolicy(_Settings):
+    """Capped exponential backoff with jitter; a transmission dies after max_attempts or max_age."""
+
+    max_attempts: int = Field(default=10, ge=1)
+    initial_delay_seconds: float = Field(default=60, gt=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    max_delay_seconds: float = Field(default=3600, gt=0)
+    jitter: float = Field(default=0.2, ge=0, le=1)  # ± this fraction of the delay
+    max_age_hours: float = Field(default=72, gt=0)
+
+
+class DestinationSettings(_Settings):
+    """How a profile's feeds reach the partner: transport, schedule, retries.
+
+    The destination is named after its profile in `mappings/` (`[destinations.parcoursup]`).
+    """
+
+    transport: TransportSettings | None = None
+    # Cron expression (minute hour day month weekday), in `timezone`. Empty: no scheduled run.
+    schedule: str | None = None
+    timezone: str = "Europe/Paris"
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    # Every feed is a full snapshot: a newer one supersedes older undelivered ones, which are
+    # then marked `superseded` instead of being sent late. Set false to deliver every feed.
+    supersede: bool = True
+
+
 class GatewayConfig(_Settings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
@@ -81,6 +112,7 @@ class GatewayConfig(_Settings):
     rules: RulesSettings = Field(default_factory=RulesSettings)
     lheo: LheoSettings = Field(default_factory=LheoSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
+    destinations: dict[str, DestinationSettings] = Field(default_factory=dict)
 
     def resolved(self, base_dir: Path) -> GatewayConfig:
         """Return a copy whose relative paths are anchored at `base_dir`."""
@@ -99,8 +131,27 @@ class GatewayConfig(_Settings):
                 "outbox": self.outbox.model_copy(update={"path": anchor(self.outbox.path)}),
                 "validation": self.validation.model_copy(update={"schema_path": anchor(self.validation.schema_path)}),
                 "mappings_path": anchor(self.mappings_path),
+                "destinations": {
+                    name: destination.model_copy(update={"transport": _anchor_paths(destination.transport, anchor)})
+                    for name, destination in self.destinations.items()
+                },
             }
         )
+
+
+def _anchor_paths(settings: TransportSettings | None, anchor: Callable[[Path], Path]) -> TransportSettings | None:
+    """Anchor every Path field of a transport's settings (key files, folders, certificates)."""
+    if settings is None:
+        return None
+    updates: dict[str, Any] = {}
+    for name, value in settings:
+        if isinstance(value, Path):
+            updates[name] = anchor(value)
+        elif isinstance(value, BaseModel):  # nested, e.g. HTTP auth with a token file
+            updates[name] = value.model_copy(
+                update={key: anchor(item) for key, item in value if isinstance(item, Path)}
+            )
+    return settings.model_copy(update=updates)
 
 
 class ConfigError(Exception):

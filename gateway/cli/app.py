@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from gateway.cli import render
-from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.cli import delivery_commands, render
+from gateway.cli.context import Context, command_context
 from gateway.intake.importer import import_file
 from gateway.intake.models import Offer
 from gateway.intake.reader import InputFileError
@@ -42,40 +41,6 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(db_app, name="db")
 
 
-def _console(*, stderr: bool) -> Console:
-    # Piped output (logs, CI) gets wide tables instead of Rich's 80-column default.
-    probe = Console(stderr=stderr)
-    if probe.is_terminal:
-        return probe
-    return Console(stderr=stderr, width=int(os.environ.get("COLUMNS", "160")))
-
-
-class Context:
-    """What every command gets: configuration and console, created once per invocation."""
-
-    def __init__(self, config_path: Path | None) -> None:
-        self.config_path = config_path
-        self.console = _console(stderr=False)
-        self.errors = _console(stderr=True)
-        self._config: GatewayConfig | None = None
-
-    @property
-    def config(self) -> GatewayConfig:
-        if self._config is None:
-            try:
-                self._config = load_config(self.config_path)
-            except ConfigError as exc:
-                raise self.fail(str(exc)) from exc
-        return self._config
-
-    def database(self) -> Database:
-        return Database(self.config.store.url)
-
-    def fail(self, message: str, code: int = 2) -> typer.Exit:
-        self.errors.print(f"[bold red]erreur[/] : {message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code)
-
-
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="Fichier de configuration TOML (défaut : config/gateway.toml)."),
@@ -95,11 +60,6 @@ def main_callback(
     ctx.obj = Context(config)
 
 
-def _ctx(ctx: typer.Context) -> Context:
-    assert isinstance(ctx.obj, Context)
-    return ctx.obj
-
-
 def _parse_moment(value: str | None) -> datetime | None:
     """`--at` or SOURCE_DATE_EPOCH fix the export timestamp (reproducible feeds)."""
     if value:
@@ -116,7 +76,7 @@ def offers_import(
     strict: Annotated[bool, typer.Option(help="Code retour 1 si une offre est rejetée.")] = False,
 ) -> None:
     """Importe (ou met à jour) des offres ; chaque offre est acceptée ou rejetée avec ses motifs."""
-    context = _ctx(ctx)
+    context = command_context(ctx)
     database = context.database()
     try:
         report = import_file(database, file, context.config.rules)
@@ -137,7 +97,7 @@ def offers_list(
     limit: Annotated[int, typer.Option(help="Nombre maximum de lignes affichées.")] = 200,
 ) -> None:
     """Liste les offres du stock avec leur statut et leurs problèmes."""
-    context = _ctx(ctx)
+    context = command_context(ctx)
     database = context.database()
     try:
         render.offers_table(context.console, database, status=status, rejected_only=rejected, limit=limit)
@@ -148,7 +108,7 @@ def offers_list(
 @offers_app.command("show")
 def offers_show(ctx: typer.Context, reference: str) -> None:
     """Détail d'une offre : données, problèmes, présence dans les derniers flux."""
-    context = _ctx(ctx)
+    context = command_context(ctx)
     database = context.database()
     try:
         if not render.offer_detail(context.console, database, context.config, reference):
@@ -182,7 +142,7 @@ def export(
     strict: Annotated[bool, typer.Option(help="Code retour 1 si une offre est mise en quarantaine.")] = False,
 ) -> None:
     """Construit le flux LHÉO 2.3 de chaque destination dans l'outbox."""
-    context = _ctx(ctx)
+    context = command_context(ctx)
     database = context.database()
     try:
         results = run_export(
@@ -205,7 +165,7 @@ def demo(
     at: Annotated[str | None, typer.Option(help="Horodatage d'export fixé (ISO 8601).")] = None,
 ) -> None:
     """Tâche principale de démonstration : importe les offres d'exemple puis exporte toutes les destinations."""
-    context = _ctx(ctx)
+    context = command_context(ctx)
     sample = resources.files("gateway.demo").joinpath("sample_offers.jsonl")
     database = context.database()
     try:
@@ -227,7 +187,7 @@ def feeds_list(
     limit: Annotated[int, typer.Option(help="Nombre de flux affichés.")] = 20,
 ) -> None:
     """Manifeste des flux écrits (empreinte, tailles, nombre d'offres)."""
-    context = _ctx(ctx)
+    context = command_context(ctx)
     database = context.database()
     try:
         render.feeds_table(context.console, database, destination=destination, limit=limit)
@@ -238,9 +198,12 @@ def feeds_list(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Crée ou met à jour le schéma de la base (migrations Alembic)."""
-    context = _ctx(ctx)
+    context = command_context(ctx)
     Database(context.config.store.url).close()
     context.console.print(f"base à jour : {context.config.store.url}")
+
+
+delivery_commands.register(app)
 
 
 def main() -> None:

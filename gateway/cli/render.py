@@ -69,9 +69,7 @@ def import_report(console: Console, report: ImportReport) -> None:
     import_summary(console, report)
 
 
-def offers_table(
-    console: Console, database: Database, *, status: str | None, rejected_only: bool, limit: int
-) -> None:
+def offers_table(console: Console, database: Database, *, status: str | None, rejected_only: bool, limit: int) -> None:
     with database.session() as db:
         query = select(OfferRow).order_by(OfferRow.reference)
         if status:

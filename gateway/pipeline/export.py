@@ -23,6 +23,7 @@ from gateway.lheo.document import DOCUMENT_TAIL, document_head
 from gateway.lheo.formation import LHEO_VERSION
 from gateway.mapping.profiles import DestinationProfile, load_profiles
 from gateway.outbox.feed_file import FeedFileWriter, WrittenFeed, sweep_temporaries
+from gateway.outbox.relay import enqueue
 from gateway.outbox.retention import apply_retention
 from gateway.pipeline.chunks import CHUNK_SIZE, Chunk, ChunkRunner, ExportJob
 from gateway.pipeline.offer_decision import OfferDecision, Verdict
@@ -194,6 +195,10 @@ def export_destination(
         feed_id = feed_id_for(profile.name, written.stem)
         result.feed, result.feed_id = written, feed_id
         _record_feed(db, batches, run_id, feed_id, profile, written, result, exported_at)
+        delivery = config.destinations.get(profile.name)
+        if delivery is not None and delivery.transport is not None:
+            # Same transaction as the manifest row: a feed never exists without its delivery.
+            enqueue(db, feed_id, profile.name, delivery, datetime.now(UTC))
         history_rows.flush()
         history_rows.attribute_to(feed_id)
         _finish_run(db, run_id, result)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -141,3 +141,81 @@ class FeedOfferRow(Base):
     session_count: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_feed_offers_reference", "formation_reference"),)
+
+
+class TransmissionRow(Base):
+    """One feed to deliver to one destination (the outbox's relay works through these).
+
+    Created in the same transaction as the feed's manifest row, so no feed can exist without
+    its delivery. Statuses: pending → sending → sent; failed (will retry) → dead; superseded
+    when a newer full feed of the destination made it pointless.
+    """
+
+    __tablename__ = "transmissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id"), index=True)
+    destination: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts counted by the retry policy: reset by a replay.
+    attempts_since_replay: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Age limit of the retry policy counts from here (creation, or the last replay).
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # host:pid of the process sending it; lets a restart tell a crash from a live sender.
+    owner: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error_code: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    remote: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded_by: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (UniqueConstraint("feed_id", "destination", name="uq_transmission_feed_destination"),)
+
+
+class AttemptRow(Base):
+    """One try at delivering a transmission; never updated once finished."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transmission_id: Mapped[int] = mapped_column(ForeignKey("transmissions.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # sent, failed, dead, interrupted
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    remote: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    bytes_sent: Mapped[int | None] = mapped_column(Integer)
+    replay_id: Mapped[int | None] = mapped_column(ForeignKey("replays.id"))
+
+
+class ReplayRow(Base):
+    """A staff request to send a transmission again: who, when, from which status."""
+
+    __tablename__ = "replays"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transmission_id: Mapped[int] = mapped_column(ForeignKey("transmissions.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    previous_status: Mapped[str] = mapped_column(String(16))
+
+
+class LockRow(Base):
+    """A named lease held by one process (e.g. a destination's scheduled export)."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,51 @@
+"""What every command gets: configuration, store and consoles, created once per invocation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.store.database import Database
+
+
+def _console(*, stderr: bool) -> Console:
+    # Piped output (logs, CI) gets wide tables instead of Rich's 80-column default.
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, width=int(os.environ.get("COLUMNS", "160")))
+
+
+class Context:
+    """What every command gets: configuration and console, created once per invocation."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self.console = _console(stderr=False)
+        self.errors = _console(stderr=True)
+        self._config: GatewayConfig | None = None
+
+    @property
+    def config(self) -> GatewayConfig:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as exc:
+                raise self.fail(str(exc)) from exc
+        return self._config
+
+    def database(self) -> Database:
+        return Database(self.config.store.url)
+
+    def fail(self, message: str, code: int = 2) -> typer.Exit:
+        self.errors.print(f"[bold red]erreur[/] : {message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code)
+
+
+def command_context(ctx: typer.Context) -> Context:
+    assert isinstance(ctx.obj, Context)
+    return ctx.obj

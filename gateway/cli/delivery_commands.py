@@ -1,0 +1,237 @@
+"""Delivery commands: `deliver`, `transmissions list|show`, `replay`, `run`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from gateway.cli.context import command_context
+from gateway.outbox.relay import Status, deliver_pending, recover_interrupted, replay, requester
+from gateway.scheduling.service import GatewayService
+from gateway.store.tables import AttemptRow, ReplayRow, TransmissionRow
+
+transmissions_app = typer.Typer(help="Transmissions des flux vers les destinations.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(transmissions_app, name="transmissions")
+    app.command("deliver")(deliver)
+    app.command("replay")(replay_command)
+    app.command("run")(run)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def deliver(
+    ctx: typer.Context,
+    destination: Annotated[
+        list[str] | None, typer.Option("--destination", "-d", help="Destination (répétable).")
+    ] = None,
+) -> None:
+    """Transmet maintenant tout ce qui est en attente (ou à réessayer) pour les destinations configurées."""
+    context = command_context(ctx)
+    config = context.config
+    unknown = [name for name in destination or [] if name not in config.destinations]
+    if unknown:
+        raise context.fail(f"destination(s) sans transport configuré : {', '.join(unknown)}")
+    database = context.database()
+    try:
+        recover_interrupted(database)
+        if context.console.is_terminal:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=context.console,
+                transient=False,
+            ) as progress:
+
+                def on_start(feed_id: str, transmission_id: int, size: int) -> None:
+                    progress.add_task(f"#{transmission_id} {feed_id}", total=size, completed=0)
+
+                report = deliver_pending(database, config, destinations=destination, on_start=on_start)
+                for task in progress.tasks:
+                    progress.update(task.id, completed=task.total)
+        else:
+            report = deliver_pending(database, config, destinations=destination)
+    finally:
+        database.close()
+    context.console.print(
+        f"envoyées {len(report.sent)}, en échec (nouvel essai prévu) {len(report.failed)}, "
+        f"abandonnées {len(report.dead)}, prises par un autre processus {len(report.skipped)}",
+        highlight=False,
+    )
+    if report.failed or report.dead:
+        raise typer.Exit(1)
+
+
+@transmissions_app.command("list")
+def transmissions_list(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="pending, sending, sent, failed, dead, superseded")] = None,
+    destination: Annotated[str | None, typer.Option("--destination", "-d")] = None,
+    since: Annotated[str | None, typer.Option(help="Créées depuis (date ISO 8601).")] = None,
+    limit: Annotated[int, typer.Option()] = 200,
+) -> None:
+    """Liste les transmissions, les plus récentes d'abord."""
+    context = command_context(ctx)
+    if status and status not in {s.value for s in Status}:
+        raise context.fail(f"statut inconnu : {status} ({', '.join(s.value for s in Status)})")
+    database = context.database()
+    try:
+        with database.session() as db:
+            query = select(TransmissionRow).order_by(TransmissionRow.created_at.desc(), TransmissionRow.id.desc())
+            if status:
+                query = query.where(TransmissionRow.status == status)
+            if destination:
+                query = query.where(TransmissionRow.destination == destination)
+            moment = _parse_since(since)
+            if moment:
+                query = query.where(TransmissionRow.created_at >= moment)
+            table = Table(title="Transmissions")
+            for column in ("id", "destination", "flux", "statut", "essais", "prochain essai", "dernière erreur"):
+                table.add_column(column)
+            for row in db.scalars(query.limit(limit)):
+                table.add_row(
+                    str(row.id),
+                    row.destination,
+                    row.feed_id,
+                    row.status,
+                    str(row.attempts),
+                    f"{row.next_attempt_at:%Y-%m-%d %H:%M:%S}" if row.next_attempt_at else "",
+                    f"{row.last_error_code}: {row.last_error}" if row.last_error_code else "",
+                )
+    finally:
+        database.close()
+    context.console.print(table)
+
+
+@transmissions_app.command("show")
+def transmissions_show(ctx: typer.Context, transmission_id: int) -> None:
+    """Détail d'une transmission : chaque essai (heure, durée, erreur, chemin distant ou statut HTTP)."""
+    context = command_context(ctx)
+    database = context.database()
+    try:
+        with database.session() as db:
+            row = db.get(TransmissionRow, transmission_id)
+            if row is None:
+                raise context.fail(f"transmission inconnue : {transmission_id}", code=1)
+            console = context.console
+            console.print(
+                f"[bold]#{row.id}[/] {row.destination} — flux {row.feed_id} — statut [bold]{row.status}[/] — "
+                f"{row.attempts} essai(s)"
+                + (f" — envoyé le {row.sent_at:%Y-%m-%d %H:%M:%S} vers {row.remote}" if row.sent_at else ""),
+                highlight=False,
+            )
+            if row.superseded_by:
+                console.print(f"remplacée par le flux plus récent {row.superseded_by}", highlight=False)
+            table = Table(title="Essais")
+            for column in ("n°", "début (UTC)", "durée", "résultat", "erreur", "distant / HTTP", "réponse"):
+                table.add_column(column)
+            for attempt in db.scalars(
+                select(AttemptRow).where(AttemptRow.transmission_id == row.id).order_by(AttemptRow.id)
+            ):
+                table.add_row(
+                    str(attempt.number),
+                    f"{attempt.started_at:%Y-%m-%d %H:%M:%S}",
+                    f"{attempt.duration_ms} ms" if attempt.duration_ms is not None else "",
+                    attempt.outcome + (" (rejeu)" if attempt.replay_id else ""),
+                    f"{attempt.error_code}: {attempt.error_message}" if attempt.error_code else "",
+                    " ".join(x for x in (attempt.remote or "", str(attempt.http_status or "")) if x),
+                    (attempt.response_excerpt or "")[:200],
+                )
+            console.print(table)
+            replays = db.scalars(
+                select(ReplayRow).where(ReplayRow.transmission_id == row.id).order_by(ReplayRow.id)
+            ).all()
+            for item in replays:
+                console.print(
+                    f"rejeu demandé par {item.requested_by} le {item.requested_at:%Y-%m-%d %H:%M:%S} "
+                    f"(statut précédent : {item.previous_status})",
+                    highlight=False,
+                )
+    finally:
+        database.close()
+
+
+def replay_command(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(help="Identifiants de transmissions.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Rejouer toutes les transmissions de ce statut (ex. dead).")
+    ] = None,
+    destination: Annotated[str | None, typer.Option("--destination", "-d")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Qui demande le rejeu (défaut : l'utilisateur système).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ne pas demander confirmation.")] = False,
+) -> None:
+    """Renvoie les mêmes octets du flux ; l'historique des essais est conservé."""
+    context = command_context(ctx)
+    if not ids and not status:
+        raise context.fail("indiquez des identifiants ou --status (avec --destination)")
+    database = context.database()
+    try:
+        selected = list(ids or [])
+        if status:
+            with database.session() as db:
+                query = select(TransmissionRow.id).where(TransmissionRow.status == status)
+                if destination:
+                    query = query.where(TransmissionRow.destination == destination)
+                selected += list(db.scalars(query.order_by(TransmissionRow.id)))
+            if not selected:
+                context.console.print("aucune transmission ne correspond")
+                return
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise context.fail("rejeu groupé sans terminal : ajoutez --yes pour confirmer")
+                typer.confirm(f"Rejouer {len(selected)} transmission(s) ?", abort=True)
+        queued = replay(database, selected, requester(by))
+    finally:
+        database.close()
+    skipped = sorted(set(selected) - set(queued))
+    context.console.print(
+        f"{len(queued)} transmission(s) remise(s) en attente : {', '.join(map(str, queued)) or '—'}"
+        + (
+            f" ; ignorées (en cours, déjà en attente, inconnues ou flux purgé) : {', '.join(map(str, skipped))}"
+            if skipped
+            else ""
+        ),
+        highlight=False,
+    )
+    if queued:
+        context.console.print("elles partiront au prochain passage (`lheo-gateway deliver` ou le service `run`)")
+
+
+def run(
+    ctx: typer.Context,
+    retry_poll: Annotated[float, typer.Option(help="Secondes entre deux passages des nouveaux essais.")] = 60,
+) -> None:
+    """Service : exporte et transmet chaque destination selon son planning (Ctrl-C ou SIGTERM pour arrêter)."""
+    context = command_context(ctx)
+    logging.getLogger().setLevel(logging.INFO)
+    database = context.database()
+    try:
+        service = GatewayService(context.config, database, retry_poll_seconds=retry_poll)
+
+        def ready(jobs: list[str]) -> None:
+            context.errors.print(
+                "passerelle démarrée — " + ("; ".join(jobs) or "aucun export planifié"), highlight=False
+            )
+
+        service.run(on_ready=ready)
+    finally:
+        database.close()

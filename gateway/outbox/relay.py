@@ -1,0 +1,417 @@
+"""The outbox relay: deliver pending transmissions, record every attempt, retry or give up.
+
+A transmission is claimed with one conditional UPDATE (pending/failed and due → sending, with
+this process as owner): whichever process wins sends it, the others skip it, so two gateways
+started by mistake never send the same transmission twice. Each destination gets one transport
+per run, always closed; one failing destination or one poison feed never stops the others.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from gateway.config import DestinationSettings, GatewayConfig, RetryPolicy
+from gateway.store.database import Database
+from gateway.store.tables import AttemptRow, FeedRow, ReplayRow, TransmissionRow
+from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, Transport
+from gateway.transports.registry import make_transport
+
+log = logging.getLogger(__name__)
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # will be retried
+    DEAD = "dead"  # gave up; only a replay sends it again
+    SUPERSEDED = "superseded"  # a newer full feed of the destination replaced it
+
+
+def process_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def backoff_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None = None) -> float:
+    """Seconds before retry number `attempt` (1 = first retry): capped exponential, with jitter."""
+    base = min(policy.max_delay_seconds, policy.initial_delay_seconds * policy.multiplier ** (attempt - 1))
+    spread = base * policy.jitter
+    return max(0.0, base + (rng or random).uniform(-spread, spread))
+
+
+# ------------------------------------------------------------------------------------ creation
+
+
+def enqueue(db: Session, feed_id: str, destination: str, settings: DestinationSettings, now: datetime) -> None:
+    """Record the feed's transmission (same transaction as the feed) and supersede older ones."""
+    if db.scalar(
+        select(TransmissionRow.id).where(TransmissionRow.feed_id == feed_id, TransmissionRow.destination == destination)
+    ):
+        return  # the same feed again (a re-run with a fixed clock): already queued
+    if settings.supersede:
+        db.execute(
+            update(TransmissionRow)
+            .where(
+                TransmissionRow.destination == destination,
+                TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
+            )
+            .values(status=Status.SUPERSEDED, superseded_by=feed_id, updated_at=now, next_attempt_at=None)
+        )
+    db.add(
+        TransmissionRow(
+            feed_id=feed_id,
+            destination=destination,
+            status=Status.PENDING,
+            attempts=0,
+            attempts_since_replay=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+            window_started_at=now,
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------ recovery
+
+
+def _owner_alive(owner: str | None) -> bool:
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's process: only the age limit can tell
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(database: Database, *, stale_after: timedelta = timedelta(hours=2)) -> list[int]:
+    """Transmissions left in `sending` by a crashed process go back to pending (before any dispatch).
+
+    A sender is crashed when it ran on this machine and its process is gone, or when its claim
+    is older than `stale_after` (another machine). The interrupted attempt is recorded.
+    """
+    now = utcnow()
+    recovered = []
+    with database.session() as db, db.begin():
+        rows = db.scalars(select(TransmissionRow).where(TransmissionRow.status == Status.SENDING)).all()
+        for row in rows:
+            claimed = _aware(row.claimed_at) if row.claimed_at else now
+            if row.owner == process_owner():
+                continue
+            if _owner_alive(row.owner) and now - claimed < stale_after:
+                continue
+            log.warning("transmission %s: interrupted by the end of %s, back to pending", row.id, row.owner)
+            db.add(
+                AttemptRow(
+                    transmission_id=row.id,
+                    number=row.attempts,
+                    started_at=claimed,
+                    finished_at=now,
+                    outcome="interrupted",
+                    error_code="DELIVERY_INTERRUPTED",
+                    error_message=f"process {row.owner} stopped while sending; sent again",
+                )
+            )
+            row.status = Status.PENDING
+            row.owner = None
+            row.next_attempt_at = now
+            row.updated_at = now
+            recovered.append(row.id)
+    return recovered
+
+
+# ------------------------------------------------------------------------------------ delivery
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # claimed by another process meanwhile
+
+    def merge(self, other: DeliveryReport) -> None:
+        for name in ("sent", "failed", "dead", "skipped"):
+            getattr(self, name).extend(getattr(other, name))
+
+
+def due_transmissions(db: Session, destination: str, now: datetime) -> list[int]:
+    return list(
+        db.scalars(
+            select(TransmissionRow.id)
+            .where(
+                TransmissionRow.destination == destination,
+                TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
+                or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
+            )
+            .order_by(TransmissionRow.created_at, TransmissionRow.id)
+        )
+    )
+
+
+def _claim(database: Database, transmission_id: int, now: datetime) -> bool:
+    with database.session() as db, db.begin():
+        claimed = db.execute(
+            update(TransmissionRow)
+            .where(
+                TransmissionRow.id == transmission_id,
+                TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
+                or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
+            )
+            .values(status=Status.SENDING, owner=process_owner(), claimed_at=now, updated_at=now)
+        )
+        return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _feed_to_deliver(feed: FeedRow) -> FeedToDeliver:
+    return FeedToDeliver(
+        feed_id=feed.id,
+        destination=feed.destination,
+        path=Path(feed.path),
+        gz_path=Path(feed.gz_path),
+        sha256=feed.sha256,
+        size=feed.size,
+        gz_sha256=feed.gz_sha256,
+        gz_size=feed.gz_size,
+    )
+
+
+ProgressHook = Callable[[str, int, int], None]  # (feed id, transmission id, size in bytes)
+
+
+def deliver_destination(
+    database: Database,
+    name: str,
+    settings: DestinationSettings,
+    *,
+    transport_factory: Callable[[DestinationSettings], Transport] | None = None,
+    on_start: ProgressHook | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DeliveryReport:
+    """Deliver every due transmission of one destination, oldest first, with one transport."""
+    report = DeliveryReport()
+    if settings.transport is None:
+        return report
+    with database.session() as db:
+        due = due_transmissions(db, name, utcnow())
+    if not due:
+        return report
+    transport: Transport | None = None
+    try:
+        for transmission_id in due:
+            if should_stop():
+                break
+            now = utcnow()
+            if not _claim(database, transmission_id, now):
+                report.skipped.append(transmission_id)
+                continue
+            if transport is None:
+                transport = (transport_factory or _default_transport)(settings)
+            _attempt(database, transmission_id, transport, settings.retry, report, on_start)
+    finally:
+        if transport is not None:
+            transport.close()
+    return report
+
+
+def _default_transport(settings: DestinationSettings) -> Transport:
+    assert settings.transport is not None
+    return make_transport(settings.transport)
+
+
+def _attempt(
+    database: Database,
+    transmission_id: int,
+    transport: Transport,
+    policy: RetryPolicy,
+    report: DeliveryReport,
+    on_start: ProgressHook | None,
+) -> None:
+    with database.session() as db:
+        row = db.get(TransmissionRow, transmission_id)
+        assert row is not None
+        feed = db.get(FeedRow, row.feed_id)
+        assert feed is not None
+        replay_id = db.scalar(
+            select(ReplayRow.id)
+            .where(ReplayRow.transmission_id == transmission_id)
+            .order_by(ReplayRow.id.desc())
+            .limit(1)
+        )
+        to_deliver = _feed_to_deliver(feed)
+    if on_start is not None:
+        on_start(to_deliver.feed_id, transmission_id, to_deliver.size)
+    started = utcnow()
+    clock = time.monotonic()
+    receipt: DeliveryReceipt | None = None
+    failure: DeliveryError | None = None
+    try:
+        receipt = transport.deliver(to_deliver)
+    except DeliveryError as exc:
+        failure = exc
+    except Exception as exc:  # a bug or an unexpected library error must not wedge the queue
+        log.exception("transmission %s: unexpected error", transmission_id)
+        failure = DeliveryError("DELIVERY_UNEXPECTED", f"{type(exc).__name__}: {exc}", retryable=True)
+    finished = utcnow()
+    duration_ms = int((time.monotonic() - clock) * 1000)
+    with database.session() as db, db.begin():
+        row = db.get(TransmissionRow, transmission_id)
+        assert row is not None
+        row.attempts += 1
+        row.attempts_since_replay += 1
+        row.owner = None
+        row.updated_at = finished
+        attempt = AttemptRow(
+            transmission_id=transmission_id,
+            number=row.attempts,
+            started_at=started,
+            finished_at=finished,
+            duration_ms=duration_ms,
+            replay_id=replay_id,
+            outcome="",
+        )
+        if receipt is not None:
+            row.status = Status.SENT
+            row.sent_at = finished
+            row.remote = receipt.remote
+            row.next_attempt_at = None
+            row.last_error_code = row.last_error = None
+            attempt.outcome = Status.SENT
+            attempt.remote = receipt.remote
+            attempt.http_status = receipt.http_status
+            attempt.response_excerpt = receipt.detail[:2000]
+            attempt.bytes_sent = receipt.bytes_sent
+            report.sent.append(transmission_id)
+            log.info("transmission %s: %s sent to %s", transmission_id, to_deliver.name, receipt.remote)
+        else:
+            assert failure is not None
+            attempt.error_code = failure.code
+            attempt.error_message = failure.message
+            attempt.http_status = failure.http_status
+            attempt.response_excerpt = failure.response_excerpt[:2000] or None
+            row.last_error_code = failure.code
+            row.last_error = failure.message
+            age = finished - _aware(row.window_started_at)
+            give_up = (
+                not failure.retryable
+                or row.attempts_since_replay >= policy.max_attempts
+                or age >= timedelta(hours=policy.max_age_hours)
+            )
+            if give_up:
+                row.status = Status.DEAD
+                row.next_attempt_at = None
+                attempt.outcome = Status.DEAD
+                report.dead.append(transmission_id)
+                log.error("transmission %s: dead after %s: %s", transmission_id, failure.code, failure.message)
+            else:
+                delay = backoff_delay(policy, row.attempts_since_replay)
+                if failure.retry_after is not None:
+                    delay = max(delay, min(failure.retry_after, policy.max_delay_seconds))
+                row.status = Status.FAILED
+                row.next_attempt_at = finished + timedelta(seconds=delay)
+                attempt.outcome = Status.FAILED
+                report.failed.append(transmission_id)
+                log.warning(
+                    "transmission %s: %s, retry in %.0f s: %s", transmission_id, failure.code, delay, failure.message
+                )
+        db.add(attempt)
+
+
+def deliver_pending(
+    database: Database,
+    config: GatewayConfig,
+    *,
+    destinations: Sequence[str] | None = None,
+    transport_factory: Callable[[DestinationSettings], Transport] | None = None,
+    on_start: ProgressHook | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DeliveryReport:
+    """Deliver what is due for every configured destination (or `destinations`)."""
+    report = DeliveryReport()
+    for name, settings in sorted(config.destinations.items()):
+        if destinations and name not in destinations:
+            continue
+        try:
+            report.merge(
+                deliver_destination(
+                    database,
+                    name,
+                    settings,
+                    transport_factory=transport_factory,
+                    on_start=on_start,
+                    should_stop=should_stop,
+                )
+            )
+        except Exception:
+            # One destination's trouble (even a bug) never blocks the others.
+            log.exception("destination %s: delivery run failed", name)
+    return report
+
+
+# ------------------------------------------------------------------------------------ replay
+
+
+def requester(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers): still say something true
+        return f"uid:{os.getuid()}"
+
+
+def replay(database: Database, transmission_ids: Sequence[int], requested_by: str) -> list[int]:
+    """Queue the same outbox bytes again; the history of earlier attempts is kept."""
+    now = utcnow()
+    queued = []
+    with database.session() as db, db.begin():
+        for transmission_id in transmission_ids:
+            row = db.get(TransmissionRow, transmission_id)
+            if row is None or row.status in (Status.SENDING, Status.PENDING):
+                continue
+            feed = db.get(FeedRow, row.feed_id)
+            if feed is None or feed.purged_at is not None:
+                continue  # the bytes are gone: nothing to send again
+            db.add(
+                ReplayRow(
+                    transmission_id=row.id,
+                    requested_by=requested_by,
+                    requested_at=now,
+                    previous_status=row.status,
+                )
+            )
+            row.status = Status.PENDING
+            row.attempts_since_replay = 0
+            row.window_started_at = now
+            row.next_attempt_at = now
+            row.updated_at = now
+            queued.append(row.id)
+    return queued
