@@ -23,6 +23,7 @@ from gateway.intake.importer import import_file
 from gateway.intake.models import Offer
 from gateway.intake.reader import InputFileError
 from gateway.mapping.profiles import ProfileError
+from gateway.outbox.relay import deliver_pending, recover_interrupted
 from gateway.pipeline.export import run_export
 from gateway.store.database import Database
 from gateway.validation.fragment_validator import SchemaLoadError
@@ -164,7 +165,7 @@ def demo(
     ctx: typer.Context,
     at: Annotated[str | None, typer.Option(help="Horodatage d'export fixé (ISO 8601).")] = None,
 ) -> None:
-    """Tâche principale de démonstration : importe les offres d'exemple puis exporte toutes les destinations."""
+    """Tâche principale de démonstration : importe les offres d'exemple, exporte et transmet chaque destination."""
     context = command_context(ctx)
     sample = resources.files("gateway.demo").joinpath("sample_offers.jsonl")
     database = context.database()
@@ -173,11 +174,14 @@ def demo(
             report = import_file(database, sample_path, context.config.rules)
         render.import_summary(context.console, report)
         results = run_export(database, context.config, exported_at=_parse_moment(at))
+        render.export_summary(context.console, results, dry_run=False)
+        recover_interrupted(database)
+        delivered = deliver_pending(database, context.config)
+        render.delivery_summary(context.console, database, delivered)
     except (ProfileError, SchemaLoadError, InputFileError) as exc:
         raise context.fail(str(exc)) from exc
     finally:
         database.close()
-    render.export_summary(context.console, results, dry_run=False)
 
 
 @feeds_app.command("list")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from gateway.config import GatewayConfig
 from gateway.intake.importer import ImportReport, Outcome
+from gateway.outbox.relay import DeliveryReport
 from gateway.pipeline.explain import explain_offer
 from gateway.pipeline.export import DestinationResult
 from gateway.pipeline.offer_decision import OfferDecision, Verdict
@@ -24,6 +25,7 @@ from gateway.store.tables import (
     ImportRejectionRow,
     OfferRow,
     QuarantineRow,
+    TransmissionRow,
 )
 
 OUTCOME_LABELS = {
@@ -236,4 +238,19 @@ def feeds_table(console: Console, database: Database, *, destination: str | None
                 feed.sha256[:16],
                 "purgé" if feed.purged_at else "présent",
             )
+    console.print(table)
+
+
+def delivery_summary(console: Console, database: Database, report: DeliveryReport) -> None:
+    ids = report.sent + report.failed + report.dead
+    if not ids:
+        console.print("Transmission : rien à envoyer (aucune destination avec transport, ou déjà envoyé).")
+        return
+    table = Table(title="Transmission")
+    for column in ("#", "destination", "flux", "statut", "vers / erreur"):
+        table.add_column(column)
+    with database.session() as db:
+        for row in db.scalars(select(TransmissionRow).where(TransmissionRow.id.in_(ids)).order_by(TransmissionRow.id)):
+            where = row.remote if row.status == "sent" else f"{row.last_error_code}: {row.last_error}"
+            table.add_row(str(row.id), row.destination, row.feed_id, row.status, where or "")
     console.print(table)

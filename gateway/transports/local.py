@@ -56,6 +56,8 @@ class LocalFolderSettings(BaseModel):
     # "versioned" (`<stem>.1.xml`, `<stem>.2.xml`... beside it). Same name and size = delivered.
     exists_policy: Literal["fail", "overwrite", "versioned"] = "fail"
     copy_gz: bool = True
+    # Create missing parent folders too (the demo's var/deliveries/…); keep false for a share.
+    create_parents: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class LocalFolderTransport:
         # Only the last level is created: a missing parent is more likely an unmounted share
         # than something to create on the local disk.
         try:
-            folder.mkdir(exist_ok=True)
+            folder.mkdir(parents=self.settings.create_parents, exist_ok=True)
         except FileNotFoundError as exc:
             raise DeliveryError(
                 "LOCAL_IO", f"le dossier parent de {folder} n'existe pas (partage non monté ?)", retryable=True

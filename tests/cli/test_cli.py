@@ -130,6 +130,11 @@ def test_demo_job_as_an_installed_command(tmp_path: Path, official_schema: etree
     assert {feed.parent.name for feed in feeds} == {"pole-emploi", "parcoursup", "affelnet", "intercarif"}
     for feed in feeds:
         assert_valid_official(official_schema, feed)
+    # Delivered into the embedded default's local folders, byte for byte.
+    assert "Transmission" in done.stdout
+    for feed in feeds:
+        delivered = workdir / "var" / "deliveries" / feed.parent.name / feed.name
+        assert delivered.read_bytes() == feed.read_bytes()
     # Same samples, same clock: a second run gives the very same files.
     again = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert again.returncode == 0, again.stderr
