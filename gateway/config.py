@@ -104,6 +104,19 @@ class DestinationSettings(_Settings):
     supersede: bool = True
 
 
+class WebSettings(_Settings):
+    """The partner API and staff console (`lheo-gateway serve`, or alongside `run`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # Console sessions expire after this much inactivity-free time.
+    session_hours: float = Field(default=8, gt=0)
+    # Set when served over HTTPS (directly or behind a proxy): cookies get the Secure flag.
+    secure_cookies: bool = False
+    # Old partner token kept valid this long after a rotation, so the partner can switch.
+    token_rotation_grace_hours: float = Field(default=72, ge=0)
+
+
 class GatewayConfig(_Settings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
@@ -113,6 +126,7 @@ class GatewayConfig(_Settings):
     lheo: LheoSettings = Field(default_factory=LheoSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     destinations: dict[str, DestinationSettings] = Field(default_factory=dict)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     def resolved(self, base_dir: Path) -> GatewayConfig:
         """Return a copy whose relative paths are anchored at `base_dir`."""
