@@ -8,7 +8,6 @@ quarantined (`--strict`), 2 bad input or configuration (nothing changed).
 from __future__ import annotations
 
 import json
-import logging
 import os
 from datetime import UTC, datetime
 from importlib import resources
@@ -19,6 +18,7 @@ import typer
 
 from gateway.cli import delivery_commands, render
 from gateway.cli.context import Context, command_context
+from gateway.cli.log_setup import configure_logging
 from gateway.intake.importer import import_file
 from gateway.intake.models import Offer
 from gateway.intake.reader import InputFileError
@@ -53,11 +53,9 @@ def main_callback(
     ctx: typer.Context,
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal détaillé sur stderr.")] = False,
+    log_format: Annotated[str, typer.Option(help="auto (texte dans un terminal, JSON sinon), text ou json.")] = "auto",
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(verbose=verbose, log_format=log_format)
     ctx.obj = Context(config)
 
 
