@@ -31,6 +31,8 @@ case "${1:-}" in
     test)
         shift
         ensure_venv
+        # Real servers for the delivery tests (OpenSSH's sshd); installed only when missing.
+        scripts/install-test-deps.sh
         "$VENV/bin/ruff" check gateway tests bench
         "$VENV/bin/mypy" gateway
         exec "$VENV/bin/pytest" -q "$@"
