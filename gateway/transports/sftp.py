@@ -342,6 +342,7 @@ class SftpTransport:
                 )
             version = self._next_version(version, upload.name)
 
+        self._sweep_stale_temporaries(sftp, remote_dir, upload.name)
         temporary = posixpath.join(remote_dir, f".{upload.name}{TEMP_MARK}{secrets.token_hex(6)}")
         published = False
         try:
@@ -368,6 +369,21 @@ class SftpTransport:
                 # Whatever went wrong, nothing partial may keep a name: remove it now, or after reconnecting.
                 self._discard(sftp, temporary)
         return self._receipt(target, sent, started, already=False, how=how, version=version)
+
+    def _sweep_stale_temporaries(self, sftp: paramiko.SFTPClient, remote_dir: str, name: str) -> None:
+        """Remove this feed's temporaries left by a process killed mid-upload (best effort).
+
+        Only names of our own pattern for this very feed are touched, and a transmission is
+        claimed by one process at a time, so none of them can belong to a live upload.
+        """
+        prefix = f".{name}{TEMP_MARK}"
+        try:
+            leftovers = [entry for entry in sftp.listdir(remote_dir) if entry.startswith(prefix)]
+        except (OSError, paramiko.SSHException):
+            return
+        for entry in leftovers:
+            with contextlib.suppress(OSError, paramiko.SSHException):
+                sftp.remove(posixpath.join(remote_dir, entry))
 
     def _next_version(self, version: int, name: str) -> int:
         if version >= MAX_VERSIONS:
