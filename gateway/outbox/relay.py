@@ -204,7 +204,9 @@ def _feed_to_deliver(feed: FeedRow) -> FeedToDeliver:
     )
 
 
-ProgressHook = Callable[[str, int, int], None]  # (feed id, transmission id, size in bytes)
+# Called when a transfer starts with (feed id, transmission id, size in bytes); may return a
+# callback that the transport then calls with the bytes sent as they go (a progress bar).
+ProgressHook = Callable[[str, int, int], Callable[[int], None] | None]
 
 
 def deliver_destination(
@@ -267,8 +269,7 @@ def _attempt(
             .limit(1)
         )
         to_deliver = _feed_to_deliver(feed)
-    if on_start is not None:
-        on_start(to_deliver.feed_id, transmission_id, to_deliver.size)
+    transport.progress = on_start(to_deliver.feed_id, transmission_id, to_deliver.size) if on_start else None
     started = utcnow()
     clock = time.monotonic()
     receipt: DeliveryReceipt | None = None
@@ -280,6 +281,8 @@ def _attempt(
     except Exception as exc:  # a bug or an unexpected library error must not wedge the queue
         log.exception("transmission %s: unexpected error", transmission_id)
         failure = DeliveryError("DELIVERY_UNEXPECTED", f"{type(exc).__name__}: {exc}", retryable=True)
+    finally:
+        transport.progress = None
     finished = utcnow()
     duration_ms = int((time.monotonic() - clock) * 1000)
     with database.session() as db, db.begin():

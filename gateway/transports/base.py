@@ -8,6 +8,7 @@ later (network down, 5xx) or to give up at once (permission denied, 4xx, host ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -64,8 +65,16 @@ class DeliveryError(Exception):
         self.response_excerpt = response_excerpt
 
 
+ProgressCallback = Callable[[int], None]  # called with the number of bytes just sent
+
+
 class Transport(Protocol):
-    """Delivers feeds; one instance serves one delivery run and is always closed."""
+    """Delivers feeds; one instance serves one delivery run and is always closed.
+
+    `progress`, when set by the caller, is called as bytes go out (for progress bars).
+    """
+
+    progress: ProgressCallback | None
 
     def deliver(self, feed: FeedToDeliver) -> DeliveryReceipt: ...
 

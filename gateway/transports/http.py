@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver
+from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
 
 EXCERPT_CHARS = 500
 _EXCERPT_BYTES = 4 * EXCERPT_CHARS  # enough for 500 characters of UTF-8
@@ -275,9 +275,11 @@ def _tls_context(settings: HttpSettings) -> ssl.SSLContext | bool:
     return context
 
 
-def _chunks(body: BinaryIO) -> Iterator[bytes]:
+def _chunks(body: BinaryIO, progress: ProgressCallback | None) -> Iterator[bytes]:
     while chunk := body.read(_CHUNK):
         yield chunk
+        if progress is not None:
+            progress(len(chunk))
 
 
 def _excerpt(response: httpx.Response) -> str:
@@ -307,6 +309,7 @@ class HttpTransport:
 
     def __init__(self, settings: HttpSettings) -> None:
         self.settings = settings
+        self.progress: ProgressCallback | None = None
         self._client: httpx.Client | None = None
         self._closed = False
 
@@ -382,7 +385,9 @@ class HttpTransport:
                     f"{path} fait {actual} octets au lieu des {size} annoncés : le fichier a changé dans l'outbox",
                     retryable=False,
                 )
-            request = client.build_request(settings.method, settings.url, content=_chunks(body), headers=headers)
+            request = client.build_request(
+                settings.method, settings.url, content=_chunks(body, self.progress), headers=headers
+            )
             try:
                 response = client.send(request, stream=True)
             except httpx.TimeoutException as exc:

@@ -35,7 +35,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver
+from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
 
 TEMP_MARK = ".part-"  # `.<name>.part-<random>`: hidden, and no `*.xml` watcher picks it up
 MAX_VERSIONS = 999
@@ -107,6 +107,7 @@ def _io_error(exc: OSError, doing: str) -> DeliveryError:
 class LocalFolderTransport:
     def __init__(self, settings: LocalFolderSettings) -> None:
         self.settings = settings
+        self.progress: ProgressCallback | None = None  # local copies are quick: reported once done
 
     def __enter__(self) -> Self:
         return self
@@ -133,9 +134,12 @@ class LocalFolderTransport:
                 )
         self._ensure_folder(folder)
         try:
-            return self._deliver_into(folder, copies)
+            receipt = self._deliver_into(folder, copies)
         except OSError as exc:
             raise _io_error(exc, f"copie de {feed.name} dans {folder}") from exc
+        if self.progress is not None:
+            self.progress(feed.size)
+        return receipt
 
     def _ensure_folder(self, folder: Path) -> None:
         # Only the last level is created: a missing parent is more likely an unmounted share

@@ -71,7 +71,7 @@ from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from paramiko.ssh_exception import IncompatiblePeer
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver
+from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
 
 
 class SftpCode(StrEnum):
@@ -240,6 +240,7 @@ class SftpTransport:
 
     def __init__(self, settings: SftpSettings) -> None:
         self.settings = settings
+        self.progress: ProgressCallback | None = None
         self._ssh: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._key: paramiko.PKey | None = None
@@ -504,6 +505,8 @@ class SftpTransport:
             for offset in range(0, count, request):
                 remote.write(cast(bytes, view[offset : min(offset + request, count)]))
             sent += count
+            if self.progress is not None:
+                self.progress(count)
             if sent > upload.size:
                 break
         if sent != upload.size:

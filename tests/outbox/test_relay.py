@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -248,3 +249,25 @@ def test_replay_ignores_transmissions_already_on_their_way(gateway: Gateway, tmp
         db.execute(update(TransmissionRow).values(status=status))
     [row] = _transmissions(gateway)
     assert replay(gateway.database, [row.id], "carol") == []
+
+
+def test_progress_is_reported_as_bytes_go_out(gateway: Gateway, http_receiver: HttpReceiver) -> None:
+    _configure(gateway, intercarif=DestinationSettings(transport=HttpSettings(url=f"{http_receiver.url}/feeds")))
+    synthetic = gateway.root / "many.jsonl"
+    from bench.synthetic import write_jsonl
+    from gateway.intake.importer import import_file
+
+    write_jsonl(synthetic, 150)
+    import_file(gateway.database, synthetic, gateway.config.rules)
+    feed = gateway.export("intercarif")["intercarif"].feed
+    assert feed is not None and feed.size > 1_000_000  # several chunks of the streamed body
+    seen: list[tuple[str, int]] = []
+    chunks: list[int] = []
+
+    def on_start(feed_id: str, transmission_id: int, size: int) -> Callable[[int], None]:
+        seen.append((feed_id, size))
+        return chunks.append
+
+    assert deliver_pending(gateway.database, gateway.config, on_start=on_start).sent
+    assert seen == [(f"intercarif_{feed.stem}", feed.size)]
+    assert len(chunks) > 1 and sum(chunks) == feed.size
