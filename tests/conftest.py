@@ -159,3 +159,30 @@ def q(tag: str) -> str:
 
 def texts(root: etree._Element, path: str) -> list[str]:
     return [element.text or "" for element in root.iterfind(path, namespaces={"l": LHEO_NS})]
+
+
+def write_config(gateway: Gateway, tmp_path: Path, extra_toml: str = "") -> Path:
+    """A `config/gateway.toml` over the test's store and outbox (repo mappings and XSD) plus `extra_toml`.
+
+    The gateway fixture is switched to it, so exports in the test see the same destinations as
+    the `lheo-gateway` processes the test starts with `--config`.
+    """
+    from gateway.config import load_config
+
+    path = tmp_path / "config" / "gateway.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        f"""
+mappings_path = "{REPO / "mappings"}"
+[store]
+url = "{gateway.config.store.url}"
+[outbox]
+path = "{gateway.outbox}"
+[validation]
+schema_path = "{REPO / "xsd" / "lheo-2.3-gateway.xsd"}"
+{extra_toml}
+""",
+        encoding="utf-8",
+    )
+    gateway.config = load_config(path)
+    return path

@@ -39,7 +39,8 @@ def feed_stem(exported_at: datetime, sha256: str) -> str:
     return f"{exported_at.strftime('%Y%m%dT%H%M%SZ')}_{sha256[:SHA_PREFIX_LENGTH]}"
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable (the new name survives a power cut)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -121,7 +122,7 @@ class FeedFileWriter:
             # The .gz first: whoever sees the .xml can rely on its .gz being there too.
             os.replace(self._tmp_gz, gz_path)
             os.replace(self._tmp_xml, path)
-            _fsync_dir(self.folder)
+            fsync_folder(self.folder)
         except BaseException:
             self._remove_temporaries()
             raise

@@ -35,6 +35,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.outbox.feed_file import fsync_folder
 from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
 
 TEMP_MARK = ".part-"  # `.<name>.part-<random>`: hidden, and no `*.xml` watcher picks it up
@@ -79,14 +80,6 @@ def versioned_name(name: str, version: int) -> str:
     if not dot_xml:
         return f"{name}.{version}"
     return f"{stem}.{version}.xml{rest}"
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _size_or_none(path: Path) -> int | None:
@@ -205,7 +198,7 @@ class LocalFolderTransport:
                 sent += _copy_synced(copy, temporary)
             for temporary, (_, target) in zip(temporaries, todo, strict=True):
                 _publish(temporary, target, replace=replace)
-            _fsync_dir(folder)
+            fsync_folder(folder)
         finally:
             for temporary in temporaries:
                 with contextlib.suppress(OSError):  # never hide the error that got us here

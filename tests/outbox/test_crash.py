@@ -14,37 +14,21 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from gateway.config import load_config
 from gateway.store.tables import AttemptRow, FeedRow, TransmissionRow
-from tests.conftest import REPO, Gateway, base_offer
+from tests.conftest import REPO, Gateway, base_offer, write_config
 from tests.transports.conftest import sftp_remote_dir, sshd, sshd_root  # noqa: F401
 from tests.transports.http_fixtures import http_receiver  # noqa: F401
 from tests.transports.http_receiver import HttpReceiver, Reply
 from tests.transports.sshd_server import SshdInfo
 
 
-def write_config(gateway: Gateway, tmp_path: Path, transport: str) -> Path:
-    config = tmp_path / "config" / "gateway.toml"
-    config.parent.mkdir(exist_ok=True)
-    config.write_text(
-        f"""
-mappings_path = "{REPO / "mappings"}"
-[store]
-url = "{gateway.config.store.url}"
-[outbox]
-path = "{gateway.outbox}"
-[validation]
-schema_path = "{REPO / "xsd" / "lheo-2.3-gateway.xsd"}"
-[destinations.intercarif.retry]
-initial_delay_seconds = 0.01
-jitter = 0
-[destinations.intercarif.transport]
-{transport}
-""",
-        encoding="utf-8",
+def crash_config(gateway: Gateway, tmp_path: Path, transport: str) -> Path:
+    return write_config(
+        gateway,
+        tmp_path,
+        "[destinations.intercarif.retry]\ninitial_delay_seconds = 0.01\njitter = 0\n"
+        f"[destinations.intercarif.transport]\n{transport}\n",
     )
-    gateway.config = load_config(config)  # exports in the test queue transmissions like the CLI
-    return config
 
 
 def start_delivery(config: Path) -> subprocess.Popen[str]:
@@ -71,7 +55,7 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str], time
 def test_http_delivery_killed_in_flight_is_sent_again_with_the_same_key(
     gateway: Gateway, tmp_path: Path, http_receiver: HttpReceiver
 ) -> None:
-    config = write_config(gateway, tmp_path, f'kind = "http"\nurl = "{http_receiver.url}/feeds"\nread_timeout = 30')
+    config = crash_config(gateway, tmp_path, f'kind = "http"\nurl = "{http_receiver.url}/feeds"\nread_timeout = 30')
     gateway.import_offers(base_offer())
     gateway.export("intercarif")
     http_receiver.will(Reply.hang())  # the body arrives, the answer never does
@@ -106,7 +90,7 @@ def test_sftp_delivery_killed_mid_upload_ends_with_one_whole_file(
         f'remote_dir = "{sftp_remote_dir}"\nprivate_key_file = "{sshd.client_key}"\n'
         f'host_key_fingerprint = "{sshd.host_key_fingerprint}"'
     )
-    config = write_config(gateway, tmp_path, transport)
+    config = crash_config(gateway, tmp_path, transport)
     gateway.import_offers(base_offer())
     feed = gateway.export("intercarif")["intercarif"].feed
     assert feed is not None

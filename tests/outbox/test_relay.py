@@ -17,7 +17,7 @@ from gateway.outbox.relay import Status, backoff_delay, deliver_pending, recover
 from gateway.store.tables import AttemptRow, ReplayRow, TransmissionRow
 from gateway.transports.http import HttpSettings
 from gateway.transports.local import LocalFolderSettings
-from tests.conftest import Gateway, base_offer, with_changes
+from tests.conftest import Gateway, base_offer, with_changes, write_config
 from tests.transports.http_fixtures import http_receiver  # noqa: F401
 from tests.transports.http_receiver import HttpReceiver, Reply
 
@@ -196,18 +196,10 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
 def test_cli_transmissions_and_replay(gateway: Gateway, tmp_path: Path) -> None:
     from gateway.cli.app import app
 
-    config = tmp_path / "config" / "gateway.toml"
-    config.parent.mkdir()
-    repo = Path(__file__).resolve().parents[2]
-    config.write_text(
-        f"""
-mappings_path = "{repo / "mappings"}"
-[store]
-url = "{gateway.config.store.url}"
-[outbox]
-path = "{gateway.outbox}"
-[validation]
-schema_path = "{repo / "xsd" / "lheo-2.3-gateway.xsd"}"
+    config = write_config(
+        gateway,
+        tmp_path,
+        """
 [destinations.intercarif]
 schedule = "0 3 * * *"
 [destinations.intercarif.transport]
@@ -217,7 +209,6 @@ exists_policy = "fail"
 [destinations.intercarif.retry]
 max_attempts = 1
 """,
-        encoding="utf-8",
     )
     runner = CliRunner()
     gateway.import_offers(base_offer())

@@ -12,26 +12,18 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from gateway.config import load_config
 from gateway.outbox.relay import process_owner
 from gateway.scheduling.service import JOB_DEFAULTS, GatewayService
 from gateway.store.locks import held, try_acquire
 from gateway.store.tables import TransmissionRow
-from tests.conftest import REPO, Gateway, base_offer
+from tests.conftest import REPO, Gateway, base_offer, write_config
 
 
 def _config(gateway: Gateway, tmp_path: Path) -> Path:
-    path = tmp_path / "config" / "gateway.toml"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(
-        f"""
-mappings_path = "{REPO / "mappings"}"
-[store]
-url = "{gateway.config.store.url}"
-[outbox]
-path = "{gateway.outbox}"
-[validation]
-schema_path = "{REPO / "xsd" / "lheo-2.3-gateway.xsd"}"
+    return write_config(
+        gateway,
+        tmp_path,
+        """
 [destinations.intercarif]
 schedule = "30 2 * * 1-5"
 timezone = "Europe/Paris"
@@ -39,10 +31,7 @@ timezone = "Europe/Paris"
 kind = "local"
 path = "../drop"
 """,
-        encoding="utf-8",
     )
-    gateway.config = load_config(path)
-    return path
 
 
 def test_scheduled_job_exports_then_delivers(gateway: Gateway, tmp_path: Path) -> None:
@@ -78,7 +67,7 @@ def test_run_recovers_interrupted_sends_and_stops_cleanly_on_sigterm(gateway: Ga
     with gateway.database.session() as db, db.begin():
         db.execute(update(TransmissionRow).values(status="sending", owner=f"{host}:999999"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "-c", str(config), "run", "--retry-poll", "0.2"],
+        [sys.executable, "-m", "gateway.cli", "-c", str(config), "run", "--retry-poll", "0.2", "--no-web"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
