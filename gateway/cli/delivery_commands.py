@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
     app.command("deliver")(deliver)
     app.command("replay")(replay_command)
     app.command("run")(run)
+    app.command("serve")(serve)
 
 
 def _parse_since(value: str | None) -> datetime | None:
@@ -59,12 +61,11 @@ def deliver(
                 transient=False,
             ) as progress:
 
-                def on_start(feed_id: str, transmission_id: int, size: int) -> None:
-                    progress.add_task(f"#{transmission_id} {feed_id}", total=size, completed=0)
+                def on_start(feed_id: str, transmission_id: int, size: int) -> Callable[[int], None]:
+                    task = progress.add_task(f"#{transmission_id} {feed_id}", total=size, completed=0)
+                    return lambda sent: progress.advance(task, sent)
 
                 report = deliver_pending(database, config, destinations=destination, on_start=on_start)
-                for task in progress.tasks:
-                    progress.update(task.id, completed=task.total)
         else:
             report = deliver_pending(database, config, destinations=destination)
     finally:
@@ -219,19 +220,41 @@ def replay_command(
 def run(
     ctx: typer.Context,
     retry_poll: Annotated[float, typer.Option(help="Secondes entre deux passages des nouveaux essais.")] = 60,
+    web: Annotated[bool, typer.Option("--web/--no-web", help="Servir aussi l'API partenaires et la console.")] = True,
 ) -> None:
-    """Service : exporte et transmet chaque destination selon son planning (Ctrl-C ou SIGTERM pour arrêter)."""
+    """Service : exporte et transmet chaque destination selon son planning, et sert l'API et la console."""
     context = command_context(ctx)
     logging.getLogger().setLevel(logging.INFO)
     database = context.database()
+    web_server = None
     try:
+        if web:
+            from gateway.web.server import WebServerThread
+
+            web_server = WebServerThread(context.config, database)
+            web_server.start()
         service = GatewayService(context.config, database, retry_poll_seconds=retry_poll)
 
         def ready(jobs: list[str]) -> None:
+            where = f" — web sur http://{context.config.web.host}:{context.config.web.port}" if web_server else ""
             context.errors.print(
-                "passerelle démarrée — " + ("; ".join(jobs) or "aucun export planifié"), highlight=False
+                "passerelle démarrée — " + ("; ".join(jobs) or "aucun export planifié") + where, highlight=False
             )
 
         service.run(on_ready=ready)
+    finally:
+        if web_server is not None:
+            web_server.stop()
+        database.close()
+
+
+def serve(ctx: typer.Context) -> None:
+    """Sert l'API partenaires (/api/v1, documentation sur /docs) et la console des équipes."""
+    from gateway.web.server import make_server
+
+    context = command_context(ctx)
+    database = context.database()
+    try:
+        make_server(context.config, database).run()
     finally:
         database.close()

@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.config import DestinationSettings, GatewayConfig, RetryPolicy
+from gateway.store import audit
 from gateway.store.database import Database
 from gateway.store.tables import AttemptRow, FeedRow, ReplayRow, TransmissionRow
 from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, Transport
@@ -392,7 +393,10 @@ def requester(explicit: str | None) -> str:
 
 
 def replay(database: Database, transmission_ids: Sequence[int], requested_by: str) -> list[int]:
-    """Queue the same outbox bytes again; the history of earlier attempts is kept."""
+    """Queue the same outbox bytes again; the history of earlier attempts is kept.
+
+    Each replay is audited in the same transaction, whoever asked (CLI or console).
+    """
     now = utcnow()
     queued = []
     with database.session() as db, db.begin():
@@ -410,6 +414,13 @@ def replay(database: Database, transmission_ids: Sequence[int], requested_by: st
                     requested_at=now,
                     previous_status=row.status,
                 )
+            )
+            audit.record(
+                db,
+                requested_by,
+                "replay",
+                f"transmission:{row.id}",
+                f"destination={row.destination} feed={row.feed_id} previous_status={row.status}",
             )
             row.status = Status.PENDING
             row.attempts_since_replay = 0

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from gateway.config import DestinationSettings, RetryPolicy
 from gateway.outbox.relay import Status, backoff_delay, deliver_pending, recover_interrupted, replay
-from gateway.store.tables import AttemptRow, ReplayRow, TransmissionRow
+from gateway.store.tables import AttemptRow, AuditRow, ReplayRow, TransmissionRow
 from gateway.transports.http import HttpSettings
 from gateway.transports.local import LocalFolderSettings
 from tests.conftest import Gateway, base_offer, with_changes, write_config
@@ -228,6 +228,9 @@ max_attempts = 1
     [row] = _transmissions(gateway)
     shown = runner.invoke(app, ["-c", str(config), "transmissions", "show", str(row.id)])
     assert "dead" in shown.output and "sent (rejeu)" in shown.output and "bob" in shown.output
+    with gateway.database.session() as db:
+        [entry] = db.scalars(select(AuditRow)).all()
+        assert (entry.actor, entry.action, entry.target) == ("bob", "replay", f"transmission:{row.id}")
     assert runner.invoke(app, ["-c", str(config), "transmissions", "list", "--status", "nope"]).exit_code == 2
 
 

@@ -1,0 +1,131 @@
+"""Transmission pages: filtered list, detail with every attempt, single and bulk replay.
+
+A replay is queued, audited, then delivered at once by a background task, so staff watch the
+detail page (which refreshes itself while the transmission is in flight) turn to sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from gateway.outbox.relay import Status
+from gateway.web.console.security import ConsoleRoute, Operator, OperatorPost, Reader, Refused
+from gateway.web.console.transmissions import (
+    BULK_LIMIT,
+    FilterError,
+    TransmissionFilter,
+    deliver_now,
+    list_transmissions,
+    replay_and_audit,
+    replayable_ids,
+    transmission_detail,
+)
+from gateway.web.console.views import render
+from gateway.web.state import app_state
+from gateway.web.users import Role
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+NOTICES = {
+    "replayed": "Rejeu demandé : la transmission est remise en attente et part tout de suite.",
+    "not-replayed": "Rien à rejouer : la transmission est déjà en cours, ou son flux a été purgé.",
+}
+
+
+def _filter(status: str | None, destination: str | None, since: str | None) -> TransmissionFilter:
+    try:
+        return TransmissionFilter.parse(status, destination, since)
+    except FilterError as exc:
+        raise Refused(400, f"Filtre invalide : {exc}.") from exc
+
+
+@router.get("/transmissions")
+def transmissions(
+    request: Request,
+    staff: Reader,
+    status: str | None = None,
+    destination: str | None = None,
+    since: str | None = None,
+    replayed: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    wanted = _filter(status, destination, since)
+    page = list_transmissions(app_state(request).database, wanted)
+    return render(
+        request,
+        "transmissions.html",
+        {
+            "page": page,
+            "wanted": wanted,
+            "statuses": list(Status),
+            "replayed": replayed,
+            "can_replay": staff.can(Role.OPERATOR),
+            "nav": "transmissions",
+        },
+    )
+
+
+@router.get("/transmissions/replay")
+def confirm_bulk_replay(
+    request: Request,
+    staff: Operator,
+    status: str | None = None,
+    destination: str | None = None,
+    since: str | None = None,
+) -> Response:
+    wanted = _filter(status, destination, since)
+    ids = replayable_ids(app_state(request).database, wanted)
+    return render(
+        request,
+        "replay_confirm.html",
+        {"wanted": wanted, "ids": ids[:BULK_LIMIT], "truncated": len(ids) > BULK_LIMIT, "nav": "transmissions"},
+    )
+
+
+@router.post("/transmissions/replay")
+def bulk_replay(
+    request: Request,
+    background: BackgroundTasks,
+    staff: OperatorPost,
+    ids: Annotated[list[int] | None, Form()] = None,
+    destination: Annotated[str, Form()] = "",
+) -> Response:
+    ids = ids or []
+    if len(ids) > BULK_LIMIT:
+        raise Refused(400, f"Trop de transmissions à la fois (plus de {BULK_LIMIT}) : utilisez la ligne de commande.")
+    state = app_state(request)
+    # The ids confirmed on the previous page, not the filter again: what was shown is what is replayed.
+    queued = replay_and_audit(state.database, ids, staff.login)
+    if queued:
+        background.add_task(deliver_now, state.database, state.config, queued.values())
+    target = TransmissionFilter(destination=destination or None).query_string()
+    return RedirectResponse(f"/transmissions?{target}&replayed={len(queued)}".replace("?&", "?"), status_code=303)
+
+
+@router.get("/transmissions/{transmission_id:int}")
+def transmission(request: Request, staff: Reader, transmission_id: int, notice: str | None = None) -> Response:
+    detail = transmission_detail(app_state(request).database, transmission_id)
+    if detail is None:
+        raise Refused(404, f"Transmission n° {transmission_id} introuvable.")
+    return render(
+        request,
+        "transmission.html",
+        {
+            "detail": detail,
+            "can_replay": staff.can(Role.OPERATOR),
+            "notice": NOTICES.get(notice or ""),
+            "nav": "transmissions",
+        },
+    )
+
+
+@router.post("/transmissions/{transmission_id:int}/replay")
+def replay_one(request: Request, background: BackgroundTasks, staff: OperatorPost, transmission_id: int) -> Response:
+    state = app_state(request)
+    queued = replay_and_audit(state.database, [transmission_id], staff.login)
+    if queued:
+        background.add_task(deliver_now, state.database, state.config, queued.values())
+    notice = "replayed" if queued else "not-replayed"
+    return RedirectResponse(f"/transmissions/{transmission_id}?notice={notice}", status_code=303)
