@@ -34,7 +34,7 @@ case "${1:-}" in
         # Real servers for the delivery tests (OpenSSH's sshd); installed only when missing.
         scripts/install-test-deps.sh
         "$VENV/bin/ruff" check gateway tests bench
-        "$VENV/bin/mypy" gateway
+        "$VENV/bin/mypy" gateway bench
         exec "$VENV/bin/pytest" -q "$@"
         ;;
     *)

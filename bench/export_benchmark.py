@@ -75,9 +75,10 @@ def phase_peer(workdir: Path) -> dict[str, Any]:
     """Build every formation with lxml's element API into one tree, validate it whole, write it."""
     from lxml import etree
 
-    from bench.tree_renderer import LHEO_NAMESPACE, render_formation
+    from bench.tree_renderer import render_formation
     from gateway.intake.models import Offer
     from gateway.lheo.document import export_timestamp
+    from gateway.lheo.formation import LHEO_NAMESPACE
     from gateway.mapping.formation_view import build_view
     from gateway.mapping.profiles import load_profiles
     from gateway.store.database import Database
