@@ -1,6 +1,6 @@
 """Upload speed of the gateway's SftpTransport against OpenSSH's own `sftp` client.
 
-    python bench/sftp_benchmark.py [--size 1G] [--runs 3] [--openssh-cipher aes128-gcm@openssh.com]
+    python bench/sftp_benchmark.py [--size 1G | --file FEED.xml] [--runs 3] [--openssh-cipher aes128-gcm@openssh.com]
 
 Both upload the same file (incompressible random bytes, default 1 GiB) to the same local sshd
 (started as the SFTP tests start it, see tests/transports/sshd_server.py), with the same client
@@ -117,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=parse_size, default=parse_size("1G"), help="file size (default 1G)")
     parser.add_argument("--runs", type=int, default=3, help="uploads per client, alternating (default 3)")
     parser.add_argument(
+        "--file",
+        type=Path,
+        help="upload this file (e.g. the export benchmark's 100,000-offer feed) instead of random bytes",
+    )
+    parser.add_argument(
         "--openssh-cipher",
         default="aes128-gcm@openssh.com",
         help="cipher for OpenSSH's sftp; 'default' lets it choose (default: aes128-gcm@openssh.com)",
@@ -133,8 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         local = workdir / "outbox" / "bench-20261127T080000Z.xml"
         local.parent.mkdir()
-        print(f"writing {args.size / 1e6:.0f} MB of random bytes to {local}…", flush=True)
-        sha256 = write_random_file(local, args.size)
+        if args.file is not None:
+            # A copy inside the workdir: the login user must be able to read it.
+            shutil.copyfile(args.file, local)
+            args.size = local.stat().st_size
+            sha256 = hashlib.sha256(local.read_bytes()).hexdigest()
+            print(f"uploading a copy of {args.file} ({args.size / 1e6:.0f} MB)", flush=True)
+        else:
+            print(f"writing {args.size / 1e6:.0f} MB of random bytes to {local}…", flush=True)
+            sha256 = write_random_file(local, args.size)
         feed = FeedToDeliver(
             feed_id="bench",
             destination="bench",
