@@ -265,3 +265,19 @@ def test_progress_is_reported_as_bytes_go_out(gateway: Gateway, http_receiver: H
     assert deliver_pending(gateway.database, gateway.config, on_start=on_start).sent
     assert seen == [(f"intercarif_{feed.stem}", feed.size)]
     assert len(chunks) > 1 and sum(chunks) == feed.size
+
+
+def test_a_poison_feed_never_blocks_newer_feeds(gateway: Gateway, http_receiver: HttpReceiver) -> None:
+    settings = DestinationSettings(
+        transport=HttpSettings(url=f"{http_receiver.url}/feeds"), retry=FAST_RETRY, supersede=False
+    )
+    _configure(gateway, intercarif=settings)
+    gateway.import_offers(base_offer())
+    gateway.export("intercarif", at=datetime(2026, 11, 27, 8, tzinfo=UTC))
+    gateway.import_offers(with_changes(base_offer(), title="BTS MCO"))
+    gateway.export("intercarif", at=datetime(2026, 11, 27, 9, tzinfo=UTC))
+    http_receiver.will(Reply.respond(500, "boom"))  # the older feed fails, the newer one goes through
+    report = deliver_pending(gateway.database, gateway.config)
+    older, newer = _transmissions(gateway)
+    assert (older.status, newer.status) == ("failed", "sent")
+    assert report.failed == [older.id] and report.sent == [newer.id]
