@@ -51,15 +51,19 @@ def import_summary(console: Console, report: ImportReport) -> None:
     )
 
 
+IMPORT_ROWS_SHOWN = 200
+
+
 def import_report(console: Console, report: ImportReport) -> None:
+    """Rejected records first, then those with warnings, then created/updated ones; capped."""
     table = Table(title=f"Import de {report.source}", show_lines=False)
     table.add_column("ligne", justify="right")
     table.add_column("référence")
     table.add_column("résultat")
     table.add_column("problèmes")
-    for result in report.results:
-        if result.outcome is Outcome.UNCHANGED and not result.problems:
-            continue
+    worth_showing = [r for r in report.results if r.outcome is not Outcome.UNCHANGED or r.problems]
+    worth_showing.sort(key=lambda r: (r.outcome is not Outcome.REJECTED, not r.problems, r.line))
+    for result in worth_showing[:IMPORT_ROWS_SHOWN]:
         table.add_row(
             str(result.line),
             result.reference or "—",
@@ -68,6 +72,11 @@ def import_report(console: Console, report: ImportReport) -> None:
         )
     if table.row_count:
         console.print(table)
+    if len(worth_showing) > IMPORT_ROWS_SHOWN:
+        console.print(
+            f"… et {len(worth_showing) - IMPORT_ROWS_SHOWN} autre(s) ligne(s) : "
+            "`lheo-gateway offers list --rejected` ou `offers show RÉFÉRENCE` pour le détail."
+        )
     import_summary(console, report)
 
 
