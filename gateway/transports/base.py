@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,20 @@ class Transport(Protocol):
     def deliver(self, feed: FeedToDeliver) -> DeliveryReceipt: ...
 
     def close(self) -> None: ...
+
+
+class ClosingTransport:
+    """Shared by the transports: a progress hook and `with transport:` closing it."""
+
+    progress: ProgressCallback | None = None
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

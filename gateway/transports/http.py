@@ -36,14 +36,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Annotated, BinaryIO, Literal, Self
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
+from gateway.transports.base import ClosingTransport, DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
 
 EXCERPT_CHARS = 500
 _EXCERPT_BYTES = 4 * EXCERPT_CHARS  # enough for 500 characters of UTF-8
@@ -304,7 +303,7 @@ def _tls_verification_failed(exc: BaseException) -> bool:
     return False
 
 
-class HttpTransport:
+class HttpTransport(ClosingTransport):
     """One `httpx.Client` (connection pool) per instance; close it, or use it as a context manager."""
 
     def __init__(self, settings: HttpSettings) -> None:
@@ -312,14 +311,6 @@ class HttpTransport:
         self.progress: ProgressCallback | None = None
         self._client: httpx.Client | None = None
         self._closed = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._closed = True

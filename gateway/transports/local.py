@@ -30,13 +30,12 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from gateway.outbox.feed_file import fsync_folder
-from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
+from gateway.transports.base import ClosingTransport, DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
 
 TEMP_MARK = ".part-"  # `.<name>.part-<random>`: hidden, and no `*.xml` watcher picks it up
 MAX_VERSIONS = 999
@@ -97,21 +96,10 @@ def _io_error(exc: OSError, doing: str) -> DeliveryError:
     return DeliveryError("LOCAL_IO", detail, retryable=exc.errno not in _PERMANENT_ERRNOS)
 
 
-class LocalFolderTransport:
+class LocalFolderTransport(ClosingTransport):
     def __init__(self, settings: LocalFolderSettings) -> None:
         self.settings = settings
         self.progress: ProgressCallback | None = None  # local copies are quick: reported once done
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        pass  # nothing held between deliveries
 
     def deliver(self, feed: FeedToDeliver) -> DeliveryReceipt:
         folder = self.settings.path

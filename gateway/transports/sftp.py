@@ -59,7 +59,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, NoReturn, Protocol, Self, cast
 
 import paramiko
@@ -71,7 +70,7 @@ from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from paramiko.ssh_exception import IncompatiblePeer
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
+from gateway.transports.base import ClosingTransport, DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
 
 
 class SftpCode(StrEnum):
@@ -235,7 +234,7 @@ def _prefer(available: Sequence[str], first: Sequence[str]) -> list[str]:
     return [name for name in first if name in available] + [name for name in available if name not in first]
 
 
-class SftpTransport:
+class SftpTransport(ClosingTransport):
     """Delivers feeds over one lazily opened SSH connection; close it, or use it as a context manager."""
 
     def __init__(self, settings: SftpSettings) -> None:
@@ -254,14 +253,6 @@ class SftpTransport:
         self.connections_opened = 0
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._closed = True
