@@ -1,8 +1,10 @@
 """Run an export: for each destination, stream validated offers into one LHÉO feed in the outbox.
 
-Per destination, one store transaction records the run, its quarantine, the feed manifest,
-which offers the feed carries and the first-export dates of new sessions. The feed file is
-renamed into place just before that transaction commits; a feed with no offer is not emitted.
+Per destination, offers are read and rendered first (nothing written to the store meanwhile:
+rows to record go to a temporary spool), then one short transaction records the run, its
+quarantine, the feed manifest, which offers the feed carries, the first-export dates of new
+sessions and the feed's transmission. The feed file is renamed into place just before that
+transaction; a feed with no offer is not emitted.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from gateway.config import GatewayConfig
@@ -27,14 +29,14 @@ from gateway.outbox.relay import enqueue
 from gateway.outbox.retention import apply_retention
 from gateway.pipeline.chunks import CHUNK_SIZE, Chunk, ChunkRunner, ExportJob
 from gateway.pipeline.offer_decision import OfferDecision, Verdict
+from gateway.pipeline.row_spool import RowSpool
 from gateway.store.database import Database
 from gateway.store.queries import count_exportable, exportable_pages, session_history
-from gateway.store.tables import ExportRunRow, FeedOfferRow, FeedRow, QuarantineRow, SessionHistoryRow
+from gateway.store.tables import Base, ExportRunRow, FeedOfferRow, FeedRow, QuarantineRow, SessionHistoryRow
 from gateway.validation.fragment_validator import FragmentValidator
 
 log = logging.getLogger(__name__)
 
-_BATCH = 1000
 PARALLEL_THRESHOLD = 2000
 
 
@@ -59,69 +61,10 @@ def feed_id_for(destination: str, stem: str) -> str:
     return f"{destination}_{stem}"
 
 
-class _Batches:
-    """Buffers rows and inserts them in batches within the export's transaction."""
-
-    def __init__(self, db: Session) -> None:
-        self.db = db
-        self.rows: dict[type, list[dict[str, object]]] = {}
-
-    def add(self, table: type, row: dict[str, object]) -> None:
-        rows = self.rows.setdefault(table, [])
-        rows.append(row)
-        if len(rows) >= _BATCH:
-            self.flush(table)
-
-    def flush(self, table: type | None = None) -> None:
-        for kind in [table] if table else list(self.rows):
-            if self.rows.get(kind):
-                # Core insert on the table: the ORM's bulk path costs more than the rows themselves.
-                self.db.execute(insert(kind.__table__), self.rows[kind])  # type: ignore[attr-defined]
-                self.rows[kind] = []
-
-
 def _chunks(db: Session) -> Iterator[Chunk]:
     for page in exportable_pages(db, CHUNK_SIZE):
         history = session_history(db, (ref for stored in page for ref in stored.session_references))
         yield Chunk(page, history)
-
-
-class _FirstExports:
-    """Session references exported for the first time, recorded with the dates they went out with."""
-
-    def __init__(self, db: Session, placeholder: str) -> None:
-        self.db = db
-        self.placeholder = placeholder
-        self.rows: dict[str, dict[str, object]] = {}
-
-    def add(self, reference: str, formation: str, start: str, end: str, when: datetime) -> None:
-        self.rows.setdefault(
-            reference,
-            {
-                "session_reference": reference,
-                "formation_reference": formation,
-                "start": start,
-                "end": end,
-                "first_exported_at": when,
-                "first_feed_id": self.placeholder,
-            },
-        )
-        if len(self.rows) >= _BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            # A reference can reach here twice when chunks in flight were read before the
-            # first one was recorded: the first record wins, as it would have in one pass.
-            self.db.execute(insert_ignoring_duplicates(self.db, SessionHistoryRow), list(self.rows.values()))
-            self.rows.clear()
-
-    def attribute_to(self, feed_id: str) -> None:
-        self.db.execute(
-            update(SessionHistoryRow)
-            .where(SessionHistoryRow.first_feed_id == self.placeholder)
-            .values(first_feed_id=feed_id)
-        )
 
 
 def insert_ignoring_duplicates(db: Session, table: type) -> Any:
@@ -148,65 +91,65 @@ def export_destination(
 ) -> DestinationResult:
     result = DestinationResult(destination=profile.name, label=profile.label)
     job = ExportJob(profile, config.lheo, config.validation.schema_path, config.outbox.gzip_level)
-    with database.session() as db, db.begin():
-        run_id: int | None = None
-        writer: FeedFileWriter | None = None
-        if not dry_run:
-            run = ExportRunRow(destination=profile.name, started_at=datetime.now(UTC))
-            db.add(run)
-            db.flush()
-            run_id = run.id
-            writer = FeedFileWriter(config.outbox.path / profile.name, exported_at, config.outbox.gzip_level)
-            writer.write(document_head(exported_at))
-        batches = _Batches(db)
-        # Written as the export goes (memory stays flat); labelled with the run until the
-        # feed's name is known, and dropped with everything else if the export fails.
-        history_rows = _FirstExports(db, placeholder=f"run-{run_id}")
-        first_seen = datetime.now(UTC)
-        try:
-            for chunk, outcome in runner.run(job, _chunks(db)):
+    started_at = datetime.now(UTC)
+    if dry_run:
+        with database.session() as reader:
+            for _chunk, outcome in runner.run(job, _chunks(reader)):
                 for decision in outcome.decisions:
-                    _count(result, decision, dry_run)
+                    _count(result, decision, dry_run=True)
                     if on_offer is not None:
                         on_offer(decision)
-                    if run_id is not None:
-                        _record_decision(batches, run_id, profile.name, decision)
-                        for ref, start, end in decision.exported_sessions:
-                            if ref not in chunk.history:
-                                history_rows.add(ref, decision.reference, start, end, first_seen)
-                if writer is not None:
-                    writer.write_block(outcome.data, outcome.deflated)
-            if writer is None or run_id is None:
-                result.note = "simulation : rien n'a été écrit"
-                return result
-            if result.exported == 0:
-                writer.abort()
-                result.note = "aucune offre à transmettre : flux non émis"
-                log.warning("destination %s: no offer to export, feed not emitted", profile.name)
-                batches.flush()
-                _finish_run(db, run_id, result)
-                return result
+        result.note = "simulation : rien n'a été écrit"
+        return result
+
+    spool = RowSpool()
+    writer = FeedFileWriter(config.outbox.path / profile.name, exported_at, config.outbox.gzip_level)
+    try:
+        writer.write(document_head(exported_at))
+        # Read phase: nothing is written to the store, so its write lock stays free.
+        with database.session() as reader:
+            for chunk, outcome in runner.run(job, _chunks(reader)):
+                for decision in outcome.decisions:
+                    _count(result, decision, dry_run=False)
+                    if on_offer is not None:
+                        on_offer(decision)
+                    _spool_decision(spool, profile.name, decision, chunk, started_at)
+                writer.write_block(outcome.data, outcome.deflated)
+        written: WrittenFeed | None = None
+        if result.exported == 0:
+            writer.abort()
+            result.note = "aucune offre à transmettre : flux non émis"
+            log.warning("destination %s: no offer to export, feed not emitted", profile.name)
+        else:
             writer.write(DOCUMENT_TAIL)
             written = writer.commit()
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
-        feed_id = feed_id_for(profile.name, written.stem)
-        result.feed, result.feed_id = written, feed_id
-        _record_feed(db, batches, run_id, feed_id, profile, written, result, exported_at)
-        delivery = config.destinations.get(profile.name)
-        if delivery is not None and delivery.transport is not None:
-            # Same transaction as the manifest row: a feed never exists without its delivery.
-            enqueue(db, feed_id, profile.name, delivery, datetime.now(UTC))
-        history_rows.flush()
-        history_rows.attribute_to(feed_id)
-        _finish_run(db, run_id, result)
+        # Write phase: one short transaction records the whole run, or nothing of it.
+        with database.session() as db, db.begin():
+            run = ExportRunRow(destination=profile.name, started_at=started_at)
+            db.add(run)
+            db.flush()
+            feed_id = feed_id_for(profile.name, written.stem) if written is not None else None
+            _insert_spooled(db, spool, run.id, feed_id)
+            if written is not None and feed_id is not None:
+                result.feed, result.feed_id = written, feed_id
+                _record_feed(db, run.id, feed_id, profile, written, result, exported_at)
+                delivery = config.destinations.get(profile.name)
+                if delivery is not None and delivery.transport is not None:
+                    # Same transaction as the manifest row: a feed never exists without its delivery.
+                    enqueue(db, feed_id, profile.name, delivery, datetime.now(UTC))
+            _finish_run(db, run.id, result)
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        spool.close()
+    if result.feed is None:
+        return result
     apply_retention(database, config.outbox, profile.name, now=datetime.now(UTC))
     log.info(
         "destination %s: feed %s, %d offers exported, %d quarantined, %d out of perimeter",
         profile.name,
-        feed_id,
+        result.feed_id,
         result.exported,
         result.quarantined,
         result.out_of_perimeter,
@@ -214,12 +157,13 @@ def export_destination(
     return result
 
 
-def _record_decision(batches: _Batches, run_id: int, destination: str, decision: OfferDecision) -> None:
+def _spool_decision(
+    spool: RowSpool, destination: str, decision: OfferDecision, chunk: Chunk, first_seen: datetime
+) -> None:
     for problem in decision.problems:
-        batches.add(
-            QuarantineRow,
+        spool.add(
+            "quarantine",
             {
-                "run_id": run_id,
                 "destination": destination,
                 "formation_reference": decision.reference,
                 "session_reference": problem.session_reference,
@@ -228,16 +172,48 @@ def _record_decision(batches: _Batches, run_id: int, destination: str, decision:
                 "message": problem.message,
             },
         )
-    if decision.verdict is Verdict.EXPORTED:
-        batches.add(
-            FeedOfferRow,
-            {
-                "run_id": run_id,
-                "formation_reference": decision.reference,
-                "fragment_sha256": decision.fragment_sha256,
-                "session_count": len(decision.exported_sessions),
-            },
-        )
+    if decision.verdict is not Verdict.EXPORTED:
+        return
+    spool.add(
+        "feed_offer",
+        {
+            "formation_reference": decision.reference,
+            "fragment_sha256": decision.fragment_sha256,
+            "session_count": len(decision.exported_sessions),
+        },
+    )
+    for reference, start, end in decision.exported_sessions:
+        if reference not in chunk.history:
+            spool.add(
+                "first_export",
+                {
+                    "session_reference": reference,
+                    "formation_reference": decision.reference,
+                    "start": start,
+                    "end": end,
+                    "first_exported_at": first_seen,
+                },
+            )
+
+
+def _table(model: type[Base]) -> Table:
+    # Core inserts on the table: the ORM's bulk path costs more than the rows themselves.
+    return cast(Table, model.__table__)
+
+
+def _insert_spooled(db: Session, spool: RowSpool, run_id: int, feed_id: str | None) -> None:
+    for kind, rows in spool.batches():
+        if kind == "quarantine":
+            db.execute(insert(_table(QuarantineRow)), [row | {"run_id": run_id} for row in rows])
+        elif kind == "feed_offer":
+            db.execute(insert(_table(FeedOfferRow)), [row | {"run_id": run_id} for row in rows])
+        elif kind == "first_export" and feed_id is not None:
+            # A reference can come twice (chunks in flight were read before the first was
+            # recorded, or another process exported it meanwhile): the first record wins.
+            db.execute(
+                insert_ignoring_duplicates(db, SessionHistoryRow),
+                [row | {"first_feed_id": feed_id} for row in rows],
+            )
 
 
 def _count(result: DestinationResult, decision: OfferDecision, dry_run: bool) -> None:
@@ -260,7 +236,6 @@ def _count(result: DestinationResult, decision: OfferDecision, dry_run: bool) ->
 
 def _record_feed(
     db: Session,
-    batches: _Batches,
     run_id: int,
     feed_id: str,
     profile: DestinationProfile,
@@ -289,7 +264,6 @@ def _record_feed(
                 created_at=datetime.now(UTC),
             )
         )
-    batches.flush()
 
 
 def _finish_run(db: Session, run_id: int, result: DestinationResult) -> None:

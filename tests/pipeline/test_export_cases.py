@@ -363,3 +363,30 @@ def test_elements_follow_lheo_child_order(gateway: Gateway) -> None:
         "certifiante",
     ]
     assert names[-1] == "organisme-formation-responsable"
+
+
+def test_the_store_stays_writable_while_an_export_reads(gateway: Gateway) -> None:
+    """Staff must be able to log in (a write) while a long export runs: it writes only at the end."""
+    import sqlite3
+
+    from gateway.pipeline.export import run_export
+
+    gateway.import_offers(base_offer("202611270001"), base_offer("202611270002", ("00100002",)))
+    path = gateway.config.store.url.removeprefix("sqlite:///")
+    writes: list[str] = []
+
+    def write_meanwhile(destination: str, decision: object) -> None:
+        other = sqlite3.connect(path, timeout=0.5)  # fails fast if the export held the write lock
+        try:
+            other.execute(
+                "INSERT INTO locks (name, owner, acquired_at, expires_at) "
+                "VALUES (?, 'test', '2026-01-01', '2026-01-01')",
+                (f"probe-{len(writes)}",),
+            )
+            other.commit()
+            writes.append(destination)
+        finally:
+            other.close()
+
+    [result] = run_export(gateway.database, gateway.config, destinations=["intercarif"], on_offer=write_meanwhile)
+    assert result.exported == 2 and writes == ["intercarif", "intercarif"]
