@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from gateway.transports.base import FeedToDeliver
+
 SHA_PREFIX_LENGTH = 12
 TEMP_PREFIX = ".tmp-"
 _BUFFER = 1 << 20
@@ -33,6 +35,18 @@ class WrittenFeed:
     gz_sha256: str
     size: int
     gz_size: int
+
+    def to_deliver(self, feed_id: str, destination: str) -> FeedToDeliver:
+        return FeedToDeliver(
+            feed_id=feed_id,
+            destination=destination,
+            path=self.path,
+            gz_path=self.gz_path,
+            sha256=self.sha256,
+            size=self.size,
+            gz_sha256=self.gz_sha256,
+            gz_size=self.gz_size,
+        )
 
 
 def feed_stem(exported_at: datetime, sha256: str) -> str:

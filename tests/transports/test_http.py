@@ -49,17 +49,7 @@ def make_feed(
 ) -> FeedToDeliver:
     writer = FeedFileWriter(folder, EXPORTED_AT)
     writer.write(xml)
-    written = writer.commit()
-    return FeedToDeliver(
-        feed_id=feed_id,
-        destination=destination,
-        path=written.path,
-        gz_path=written.gz_path,
-        sha256=written.sha256,
-        size=written.size,
-        gz_sha256=written.gz_sha256,
-        gz_size=written.gz_size,
-    )
+    return writer.commit().to_deliver(feed_id, destination)
 
 
 @pytest.fixture

@@ -27,17 +27,7 @@ NOBODY = 65534
 def make_feed(folder: Path, xml: bytes = XML, feed_id: str = "feed-1") -> FeedToDeliver:
     writer = FeedFileWriter(folder, EXPORTED_AT)
     writer.write(xml)
-    written = writer.commit()
-    return FeedToDeliver(
-        feed_id=feed_id,
-        destination="intercarif",
-        path=written.path,
-        gz_path=written.gz_path,
-        sha256=written.sha256,
-        size=written.size,
-        gz_sha256=written.gz_sha256,
-        gz_size=written.gz_size,
-    )
+    return writer.commit().to_deliver(feed_id, "intercarif")
 
 
 @pytest.fixture
