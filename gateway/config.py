@@ -109,7 +109,7 @@ class WebSettings(_Settings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    # Console sessions expire after this much inactivity-free time.
+    # Console sessions expire this long after login (absolute, not sliding).
     session_hours: float = Field(default=8, gt=0)
     # Set when served over HTTPS (directly or behind a proxy): cookies get the Secure flag.
     secure_cookies: bool = False
