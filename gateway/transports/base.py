@@ -14,6 +14,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
+# Names shared by the file transports (local folder, SFTP), so both sides of a partner see the
+# same conventions: uploads go to `.<name>.part-<random>` (hidden, no `*.xml` watcher picks it
+# up), and the "versioned" policy writes `X.1.xml`, `X.2.xml`... beside an existing `X.xml`.
+TEMP_MARK = ".part-"
+MAX_VERSIONS = 999
+
+
+def versioned_name(name: str, version: int) -> str:
+    """`X.xml` → `X.1.xml`, `X.xml.gz` → `X.1.xml.gz`; version 0 is the name itself."""
+    if version == 0:
+        return name
+    stem, dot_xml, rest = name.rpartition(".xml")
+    if not dot_xml:
+        return f"{name}.{version}"
+    return f"{stem}.{version}.xml{rest}"
+
 
 @dataclass(frozen=True)
 class FeedToDeliver:

@@ -35,10 +35,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from gateway.outbox.feed_file import fsync_folder
-from gateway.transports.base import ClosingTransport, DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
+from gateway.transports.base import (
+    MAX_VERSIONS,
+    TEMP_MARK,
+    ClosingTransport,
+    DeliveryError,
+    DeliveryReceipt,
+    FeedToDeliver,
+    ProgressCallback,
+    versioned_name,
+)
 
-TEMP_MARK = ".part-"  # `.<name>.part-<random>`: hidden, and no `*.xml` watcher picks it up
-MAX_VERSIONS = 999
 _BUFFER = 1 << 20
 
 # OSErrors that a later attempt will meet again: the configuration or the outbox must change.
@@ -69,16 +76,6 @@ class _Copy:
 
 class _NameTaken(Exception):
     """Another file appeared under the target name between the check and the rename."""
-
-
-def versioned_name(name: str, version: int) -> str:
-    """`X.xml` → `X.1.xml`, `X.xml.gz` → `X.1.xml.gz`; version 0 is the name itself (as over SFTP)."""
-    if version == 0:
-        return name
-    stem, dot_xml, rest = name.rpartition(".xml")
-    if not dot_xml:
-        return f"{name}.{version}"
-    return f"{stem}.{version}.xml{rest}"
 
 
 def _size_or_none(path: Path) -> int | None:

@@ -70,7 +70,16 @@ from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from paramiko.ssh_exception import IncompatiblePeer
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.transports.base import ClosingTransport, DeliveryError, DeliveryReceipt, FeedToDeliver, ProgressCallback
+from gateway.transports.base import (
+    MAX_VERSIONS,
+    TEMP_MARK,
+    ClosingTransport,
+    DeliveryError,
+    DeliveryReceipt,
+    FeedToDeliver,
+    ProgressCallback,
+    versioned_name,
+)
 
 
 class SftpCode(StrEnum):
@@ -106,8 +115,6 @@ PACKETS_PER_WRITE = 4
 _WRITE_OVERHEAD = 25
 # paramiko's Channel.send() keeps 64 bytes of each packet for SSH framing.
 _CHANNEL_RESERVE = 64
-MAX_VERSIONS = 999
-TEMP_MARK = ".part-"
 
 _FINGERPRINT = re.compile(r"^SHA256:([A-Za-z0-9+/]{43})=?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -200,16 +207,6 @@ def host_key_fingerprint(key: paramiko.PKey) -> str:
     """`SHA256:<base64, unpadded>` of a public key, as OpenSSH prints it."""
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
-
-
-def versioned_name(name: str, version: int) -> str:
-    """`X.xml` → `X.1.xml`, `X.xml.gz` → `X.1.xml.gz`; version 0 is the name itself."""
-    if version == 0:
-        return name
-    stem, dot_xml, rest = name.rpartition(".xml")
-    if not dot_xml:
-        return f"{name}.{version}"
-    return f"{stem}.{version}.xml{rest}"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.outbox.feed_file import FeedFileWriter
-from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver
-from gateway.transports.local import LocalFolderSettings, LocalFolderTransport, versioned_name
+from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, versioned_name
+from gateway.transports.local import LocalFolderSettings, LocalFolderTransport
 from gateway.transports.registry import make_transport, transport_settings
 
 EXPORTED_AT = datetime(2026, 11, 27, 8, 0, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ import paramiko
 import pytest
 from pydantic import ValidationError
 
-from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver
-from gateway.transports.sftp import SftpSettings, SftpTransport, host_key_fingerprint, versioned_name
+from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, versioned_name
+from gateway.transports.sftp import SftpSettings, SftpTransport, host_key_fingerprint
 from tests.transports.conftest import FeedFactory
 from tests.transports.sshd_server import (
     SshdInfo,
