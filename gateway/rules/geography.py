@@ -32,8 +32,10 @@ import gzip
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
+
+from gateway.rules.commune_names import TownIndex, fold_town
 
 _SNAPSHOT = "data/geography.tsv.gz"
 _POSTCODE = re.compile(r"[0-9]{5}")
@@ -188,14 +190,47 @@ class Geography:
     def region_name(self, region: str) -> str | None:
         return self._regions.get(region)
 
-    def locate(self, postcode: str, insee: str | None) -> Location:
+    def commune_of_town(self, postcode: str, town: str) -> Commune | None:
+        """The commune a typed town name designates, for a place without INSEE code.
+
+        With a geographic postcode, only the communes La Poste serves under it are considered
+        (a lieu-dit's name must not pick a commune elsewhere); with a CEDEX or other postcode,
+        the communes of the département its digits name. Current names first, then former ones
+        (a commune déléguée gives its commune nouvelle). Only a unique match counts.
+        """
+        folded = fold_town(town)
+        if not folded:
+            return None
+        current, former = self._towns
+        served = self._by_postcode.get(postcode)
+        if served:
+            scope: set[str] | None = set(served)
+            departments = {self._communes[insee][0] for insee in served}
+        else:
+            department = self._department_of_digits(postcode)
+            if department is None:
+                return None
+            scope, departments = None, {department}
+        for index in (current, former):
+            found = {code for d in departments for code in index.codes(d, folded)}
+            if scope is not None:
+                found &= scope
+            if found:
+                return self._known(found.pop()) if len(found) == 1 else None
+        return None
+
+    def locate(self, postcode: str, insee: str | None, town: str | None = None) -> Location:
         """Département, region and INSEE code to publish for a place.
 
         A known INSEE code wins (it names the commune, the postcode only the sorting office); a
-        former code is published as the current commune it became part of. Otherwise, and for
-        an unknown code, the postcode gives the département and no INSEE code is published.
+        former code is published as the current commune it became part of. Without an INSEE
+        code, the town's name finds the commune when it is unique (`commune_of_town`: "BORDEAUX
+        CEDEX", 33076 -> 33063). Otherwise, and for an unknown code, the postcode gives the
+        département and no INSEE code is published.
         """
         commune = self._commune_of(insee, postcode) if insee else None
+        if commune is None and not insee and town:
+            commune = self.commune_of_town(postcode, town)
         if commune is not None:
             return Location(commune.department, commune.region, commune.insee)
         department = self._former_department(insee) if insee else None
@@ -229,6 +264,18 @@ class Geography:
         return issues
 
     # --- internals --------------------------------------------------------------------------
+
+    @cached_property
+    def _towns(self) -> tuple[TownIndex, TownIndex]:
+        # Built on first use only: folding 39,000 names costs more than loading the snapshot.
+        current = TownIndex((insee, row[0], row[2]) for insee, row in self._communes.items())
+        former = TownIndex(
+            (code, self._communes[code][0], name)
+            for codes, name in self._former.values()
+            for code in codes
+            if code in self._communes
+        )
+        return current, former
 
     def _known(self, insee: str) -> Commune:
         commune = self.commune(insee)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from gateway.rules.commune_names import fold_town
 from gateway.rules.geography import Geography, GeographyIssueKind, Location
 from tools.geography import regenerate
 
@@ -232,6 +233,53 @@ def test_cedex_postcode_of_another_department_disagrees(geo: Geography) -> None:
 def test_malformed_insee_code_is_left_to_identifiers(geo: Geography) -> None:
     assert geo.check("33000", "3306") == []
     assert geo.check("33000", None) == []
+
+
+# --- the town's name, for places without INSEE code ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "folded"),
+    [
+        ("Saint-Étienne CEDEX 2", "SAINT ETIENNE"),
+        ("ST ETIENNE", "SAINT ETIENNE"),
+        ("Ste-Foy-la-Grande", "SAINTE FOY LA GRANDE"),
+        ("L’Haÿ-les-Roses", "L HAY LES ROSES"),  # typographic apostrophe
+        ("L'Hay les Roses", "L HAY LES ROSES"),
+        ("Œuilly", "OEUILLY"),
+        ("Saint-E\u0301tienne", "SAINT ETIENNE"),  # decomposed accent (as some systems send it)
+        ("Cedexville", "CEDEXVILLE"),  # "CEDEX" only as a word
+        ("  ", ""),
+    ],
+)
+def test_fold_town(typed: str, folded: str) -> None:
+    assert fold_town(typed) == folded
+
+
+@pytest.mark.parametrize(
+    ("postcode", "town", "expected"),
+    [
+        ("33076", "BORDEAUX CEDEX", Location("33", "75", "33063")),
+        ("69403", "LYON CEDEX 03", Location("69", "84", "69123")),
+        ("20176", "Ajaccio Cedex 1", Location("2A", "94", "2A004")),
+        ("20401", "BASTIA CEDEX 9", Location("2B", "94", "2B033")),
+        ("51724", "REIMS CEDEX", Location("51", "44", "51454")),
+        ("97110", "Pointe a Pitre", Location("971", "01", "97120")),
+        ("37160", "Buxeuil", Location("86", "75", "86042")),  # the postcode of another département
+        ("33220", "Port Sainte Foy et Ponchapt", Location("24", "75", "24335")),
+        ("01300", "Saint-Bois", Location("01", "84", "01015")),  # a commune déléguée's name
+        ("33000", "Le Bouscat", Location("33", "75", None)),  # not a commune served as 33000
+        ("33000", "Lieu-dit des Trois Chênes", Location("33", "75", None)),
+        ("69401", "BORDEAUX CEDEX", Location("69", "84", None)),  # Bordeaux is not in the Rhône
+    ],
+)
+def test_town_finds_the_commune_without_insee(geo: Geography, postcode: str, town: str, expected: Location) -> None:
+    assert geo.locate(postcode, None, town) == expected
+
+
+def test_town_never_replaces_a_declared_code(geo: Geography) -> None:
+    assert geo.locate("33076", "33999", "BORDEAUX CEDEX") == Location("33", "75", None)
+    assert geo.locate("33076", "33069", "BORDEAUX CEDEX") == Location("33", "75", "33069")  # Le Bouscat
 
 
 # --- regeneration (no network: a small extract in the package's JSON shape) -----------------
