@@ -12,6 +12,8 @@ from importlib import resources
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.rules.commune_names import fold_town
 from gateway.rules.geography import Geography, GeographyIssueKind, Location
@@ -233,6 +235,25 @@ def test_cedex_postcode_of_another_department_disagrees(geo: Geography) -> None:
 def test_malformed_insee_code_is_left_to_identifiers(geo: Geography) -> None:
     assert geo.check("33000", "3306") == []
     assert geo.check("33000", None) == []
+
+
+@given(st.from_regex(r"[0-9]{5}", fullmatch=True))
+def test_any_postcode_gives_a_known_department_or_none(postcode: str) -> None:
+    geo = Geography.bundled()  # not the fixture: hypothesis re-runs the body
+    department = geo.department_of_postcode(postcode)
+    assert department is None or geo.department_name(department) is not None
+    location = geo.locate(postcode, None)
+    assert location.department == department and location.insee is None
+    assert location.region == (geo.region_of_department(department) if department else None)
+
+
+@settings(deadline=None)  # the first call builds the town index (lazily, once)
+@given(st.text(max_size=8), st.none() | st.text(max_size=8), st.none() | st.text(max_size=40))
+def test_hostile_input_never_raises(postcode: str, insee: str | None, town: str | None) -> None:
+    geo = Geography.bundled()
+    geo.locate(postcode, insee, town)
+    for issue in geo.check(postcode, insee):
+        assert issue.message
 
 
 # --- the town's name, for places without INSEE code ------------------------------------------
