@@ -326,6 +326,9 @@ SAMPLE_COMMUNES: list[dict[str, Any]] = [
     {"code": "33063", "nom": "Bordeaux", "departement": "33", "type": "commune-deleguee", "chefLieu": "33063"},
     {"code": "97502", "nom": "Saint-Pierre", "departement": "975", "type": "commune-actuelle",
      "codesPostaux": ["97500"]},
+    # A postcode shared by two départements, neither the one its digits name (none is, in 2026).
+    {"code": "24001", "nom": "Un", "departement": "24", "type": "commune-actuelle", "codesPostaux": ["47999"]},
+    {"code": "33001", "nom": "Deux", "departement": "33", "type": "commune-actuelle", "codesPostaux": ["47999"]},
 ]  # fmt: skip
 
 
@@ -349,6 +352,9 @@ def test_regenerated_snapshot_reads_back() -> None:
     assert geo.locate("33220", "24500") == Location("24", "75", "24335")
     assert geo.department_of_postcode("33220") == "33"
     assert geo.locate("97500", None) == Location("975", None, None)
+    assert geo.department_of_postcode("47999") is None  # ambiguous: no guess
+    assert geo.locate("47999", "24001") == Location("24", "75", "24001")  # the INSEE code settles it
+    assert geo.locate("47999", None, "Deux") == Location("33", "75", "33001")  # so does the town
 
 
 def test_regeneration_refuses_a_tampered_tarball() -> None:
