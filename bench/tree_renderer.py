@@ -15,6 +15,7 @@ from gateway.config import LheoSettings
 from gateway.intake.models import Address, Contact, Offer, Organisation
 from gateway.lheo.addresses import COUNTRY, address_codes, town_text
 from gateway.lheo.formation import (
+    CERTIFICATION_OBJECTIVE,
     LHEO_NAMESPACE,
     OPCO_FUNDER,
     PERIMETERS,
@@ -84,6 +85,7 @@ def render_formation(view: FormationView, settings: LheoSettings, geography: Geo
         _contact_coordinates(holder, contact, fallback=offer.responsable)
     _sub(formation, "parcours-de-formation", "1")
     _sub(formation, "code-niveau-entree", entry_level_code(offer.entry_level))
+    _sub(formation, "objectif-general-formation", CERTIFICATION_OBJECTIVE)
     certification = _sub(formation, "certification")
     if view.rncp:
         _sub(certification, "code-RNCP", view.rncp)

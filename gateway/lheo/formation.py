@@ -39,6 +39,8 @@ NAMESPACE_ATTRIBUTE = f' xmlns="{LHEO_NAMESPACE}"'
 TEACHING_MODES = {TeachingMode.PRESENTIEL: "0", TeachingMode.MIXTE: "1", TeachingMode.DISTANCE: "2"}
 RECRUITMENT = {RecruitmentState.OPEN: "1", RecruitmentState.CLOSED: "2", RecruitmentState.SUSPENDED: "3"}
 PERIMETERS = {value: str(index) for index, value in enumerate(RecruitmentPerimeter)}  # dict-perimetre-recrutement
+# dict-AIS 6 "certification": every offer prepares one certification (Certifinfo), by the guide.
+CERTIFICATION_OBJECTIVE = "6"
 OPCO_FUNDER = "16"  # dict-financeurs: apprenticeship and professionalisation contracts
 
 
@@ -144,6 +146,7 @@ def render_formation(view: FormationView, settings: LheoSettings, geography: Geo
         out.end("contact-formation")
     out.leaf("parcours-de-formation", "1")
     out.leaf("code-niveau-entree", entry_level_code(offer.entry_level))
+    out.leaf("objectif-general-formation", CERTIFICATION_OBJECTIVE)
     out.start("certification")
     if view.rncp:
         out.leaf("code-RNCP", view.rncp)
