@@ -5,8 +5,9 @@ whose `departement` or `code-INSEE-commune` is empty, Trèfle reads both: so eve
 gets them whenever the official geography (`gateway.rules.geography`, passed in) knows them.
 - `code-INSEE-commune`: the declared code when it is a current commune (a former code gives
   the commune it became part of, an unknown one is not published); for an address without
-  one, the commune its geographic postcode serves alone, if the town's name is that commune's.
-  Never guessed from a CEDEX postcode, which names no commune.
+  one, the commune the town's name designates uniquely among those of its postcode (or, for
+  a CEDEX postcode, of its département): "Bordeaux" + 33076 CEDEX is 33063. A CEDEX postcode
+  alone never names a commune.
 - `departement`, `region`: the commune's; without a commune, the postcode's département (CEDEX
   codes, Corsica 2A/2B, overseas 97x and communes served from a neighbouring département are
   handled by the geography) and its current INSEE region.
@@ -14,8 +15,6 @@ gets them whenever the official geography (`gateway.rules.geography`, passed in)
 """
 
 from __future__ import annotations
-
-import unicodedata
 
 from gateway.intake.models import Address
 from gateway.lheo.xml_text import XmlText, short_text
@@ -25,21 +24,8 @@ from gateway.rules.geography import Geography, Location
 COUNTRY = "FR"
 
 
-def _name_key(name: str) -> str:
-    """Town names compared without accents, case, hyphens or apostrophes (Saint-Émilion = ST EMILION)."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
-    words = "".join(c if c.isalnum() else " " for c in plain).split()
-    return " ".join("saint" if w == "st" else "sainte" if w == "ste" else w for w in words)
-
-
 def address_codes(address: Address, geography: Geography) -> Location:
-    location = geography.locate(address.postcode, address.insee)
-    if location.insee is None and address.insee is None:
-        communes = geography.communes_of_postcode(address.postcode)
-        if len(communes) == 1 and _name_key(communes[0].name) == _name_key(address.city):
-            commune = communes[0]
-            return Location(commune.department, commune.region, commune.insee)
-    return location
+    return geography.locate(address.postcode, address.insee, address.city)
 
 
 class AddressWriter:

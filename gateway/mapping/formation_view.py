@@ -200,7 +200,8 @@ def build_view(offer: Offer, profile: DestinationProfile, held_back_sessions: It
             place_uai=place_uai(offer, place),
             sessions=tuple(sorted(sessions, key=lambda s: (s.start, s.end, s.reference))),
             dates=RecordDates(offer_dates.created, _latest(offer_dates.updated, *(s.dates.updated for s in sessions))),
-            distance_address=distance_address if place is None else None,
+            # Without any organism address, where one registers is still a place consumers can read.
+            distance_address=(distance_address or sessions[0].registration_address) if place is None else None,
         )
         for token, (place, sessions) in zip(tokens, ordered, strict=True)
     )

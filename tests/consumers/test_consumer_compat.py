@@ -141,8 +141,9 @@ def test_addresses_carry_departement_region_and_insee_like_the_network(demo: Gat
         }
 
     assert codes("Ajaccio") == {("2A", "94", "2A004", "FR")}  # Corsica: 2A, region Corse
-    assert codes("Bordeaux CEDEX") == {("33", "75", "", "FR")}  # no commune from a CEDEX code
-    assert codes("Poitiers CEDEX") == {("86", "75", "", "FR")}
+    # CEDEX: the commune of the town's name in the CEDEX code's département, as real files do.
+    assert codes("Bordeaux CEDEX") == {("33", "75", "33063", "FR")}
+    assert codes("Poitiers CEDEX") == {("86", "75", "86194", "FR")}
     assert codes("Mérignac") == {("33", "75", "33281", "FR")}
     regions = {a.findtext(q("region")) for a in root.iter(q("adresse"))}
     assert regions == {"75", "94"}  # Nouvelle-Aquitaine, and the Corsican antenna: never Île-de-France

@@ -228,7 +228,7 @@ def test_case25_feed_envelope(gateway: Gateway) -> None:
     assert raw.count(b"xmlns=") == 1
 
 
-def test_case16_cedex_place_keeps_cedex_postcode_and_derives_no_insee(gateway: Gateway) -> None:
+def test_case16_cedex_place_keeps_cedex_postcode_and_gets_the_town_commune(gateway: Gateway) -> None:
     offer = base_offer()
     offer["sessions"][0]["place"] = {
         "lines": ["Rue Lucien Faure"],
@@ -243,8 +243,9 @@ def test_case16_cedex_place_keeps_cedex_postcode_and_derives_no_insee(gateway: G
     assert address is not None
     assert texts(address, "l:ville") == ["Bordeaux CEDEX"]
     assert texts(address, "l:codepostal") == ["33076"]
-    # No commune from a CEDEX postcode, but its département and region (issue #7), as real files do.
-    assert address.find(q("code-INSEE-commune")) is None
+    # Issue #7, as real files do: département and region of the CEDEX code, and the commune
+    # its town's name designates in that département (never a commune from the postcode alone).
+    assert texts(address, "l:code-INSEE-commune") == ["33063"]
     assert texts(address, "l:departement") == ["33"] and texts(address, "l:region") == ["75"]
     assert texts(address, "l:pays") == ["FR"]
 
