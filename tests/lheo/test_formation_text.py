@@ -29,16 +29,21 @@ def _renderable_samples() -> list[Offer]:
     return offers
 
 
-@pytest.mark.parametrize("destination", ["pole-emploi", "intercarif"])
-def test_text_renderer_matches_lxml_serialization(destination: str) -> None:
+@pytest.mark.parametrize(
+    ("destination", "settings"),
+    [
+        ("pole-emploi", LheoSettings()),
+        # With a prefix and a public page, so the attributes and links they add are compared too.
+        ("intercarif", LheoSettings(numero_prefix="NA", public_page_url="https://offre.example/formation/{reference}")),
+    ],
+)
+def test_text_renderer_matches_lxml_serialization(destination: str, settings: LheoSettings) -> None:
     [profile] = load_profiles(Path(REPO / "mappings"), [destination])
     tricky = with_changes(
         base_offer(), title="CAP Cuisine & <Pâtisserie> « 2 »", content="Ligne 1\r\nLigne 2 & 3 < 4\x0b"
     )
     offers = [*_renderable_samples(), Offer.model_validate(tricky)]
     geography = Geography.bundled()
-    # With a prefix and a public page, so the attributes they add are compared too.
-    settings = LheoSettings(numero_prefix="NA", public_page_url="https://offre.example/formation/{reference}")
     compared = 0
     for offer in offers:
         try:
