@@ -8,7 +8,7 @@ Every offer is a valid `gateway.intake.models.Offer`: status `validee`, apprenti
 never collide with the demo file) and unique 8-digit session references. Texts have realistic
 lengths (objective ~650 characters, expected results ~300, content ~1,300, rhythm and
 alternance ~150 each); with its three sessions, organisations and contacts one formation
-renders to about 10.6 KB of indented LHÉO XML.
+renders to about 12.0 KB of indented LHÉO XML (10.6 KB before the consumer fields of issue #7).
 
 The output is deterministic for a given (N, seed). Speed comes from building every reusable
 piece once (organisations, places, contacts, text blocks): `generate_offers` only assembles
