@@ -1294,6 +1294,8 @@ def _consumer_fields(offer: dict[str, object], spec: Spec, cert: Certification, 
     offer["hours"] = {"centre": centre * years, "company": company * years, "total": (centre + company) * years}
     offer["recruitment_perimeter"] = "departement" if cert.family in ("cap", "bp") else "region"
     offer["recruitment_terms"] = RECRUITMENT_TERMS
+    if cert.months:  # rolling entries: the contract's length says more than the course's years
+        offer["indicative_duration"] = f"{cert.months} mois"
     for key, organisation in ((spec.org, offer["responsable"]), (spec.formateur, offer.get("formateur"))):
         if key in BACK_OFFICE_IDS and isinstance(organisation, dict):
             organisation["id"] = BACK_OFFICE_IDS[key]

@@ -673,6 +673,8 @@ STRICTER_CASES: list[tuple[str, Mutation, str]] = [
     ("datemaj-iso", set_attr(SESSION, "datemaj", "2025-03-01"), "datemaj"),
     ("datecrea-impossible-month", set_attr(FORMATION, "datecrea", "20251301"), "datecrea"),
     ("href-not-a-url", set_attr(FORMATION, "href", "pas une url"), "href"),
+    ("numero-blank", set_attr(SESSION, "numero", " "), "numero"),
+    ("numero-with-space", set_attr(FORMATION, "numero", "NA 202110104724"), "numero"),
     # Rarely used parts of the standard the gateway never emits are simply not allowed.
     (
         "omitted-equipement",
