@@ -81,6 +81,7 @@ def phase_peer(workdir: Path) -> dict[str, Any]:
     from gateway.lheo.formation import LHEO_NAMESPACE
     from gateway.mapping.formation_view import build_view
     from gateway.mapping.profiles import load_profiles
+    from gateway.rules.geography import Geography
     from gateway.store.database import Database
     from gateway.store.queries import exportable_pages
 
@@ -88,6 +89,7 @@ def phase_peer(workdir: Path) -> dict[str, Any]:
     [profile] = load_profiles(config.mappings_path, [DESTINATION])
     database = Database(config.store.url)
     started = time.perf_counter()
+    geography = Geography.bundled()
     schema = etree.XMLSchema(etree.parse(str(config.validation.schema_path)))
     root = etree.Element(f"{{{LHEO_NAMESPACE}}}lheo", nsmap={None: LHEO_NAMESPACE})  # type: ignore[dict-item]
     root.set("horodatage-export", export_timestamp(EXPORTED_AT))
@@ -98,7 +100,7 @@ def phase_peer(workdir: Path) -> dict[str, Any]:
             for stored in page:
                 view = build_view(Offer.model_validate_json(stored.payload), profile, ())
                 if view is not None:
-                    offres.append(render_formation(view, config.lheo))
+                    offres.append(render_formation(view, config.lheo, geography))
                     count += 1
     valid = schema.validate(root)
     out = workdir / "peer.xml"

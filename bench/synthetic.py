@@ -8,7 +8,7 @@ Every offer is a valid `gateway.intake.models.Offer`: status `validee`, apprenti
 never collide with the demo file) and unique 8-digit session references. Texts have realistic
 lengths (objective ~650 characters, expected results ~300, content ~1,300, rhythm and
 alternance ~150 each); with its three sessions, organisations and contacts one formation
-renders to about 10.6 KB of indented LHÉO XML.
+renders to about 12.0 KB of indented LHÉO XML (10.6 KB before the consumer fields of issue #7).
 
 The output is deterministic for a given (N, seed). Speed comes from building every reusable
 piece once (organisations, places, contacts, text blocks): `generate_offers` only assembles
@@ -32,6 +32,7 @@ from pathlib import Path
 from gateway.demo.make_samples import (
     CERTIFICATIONS,
     FAMILIES,
+    FAMILY_HOURS,
     SITES,
     Certification,
     _siren,
@@ -111,7 +112,9 @@ _MODALITIES: dict[str, bool] = {
     "contrat_apprentissage": True,
 }
 _UPDATED_AT = "2026-03-02T09:00:00+01:00"
-_TAIL = f'],"updated_at":"{_UPDATED_AT}"}}'.encode()
+_CREATED_AT = "2025-11-17T10:30:00+01:00"
+_TAIL = f'],"updated_at":"{_UPDATED_AT}","created_at":"{_CREATED_AT}"}}'.encode()
+_RECRUITMENT_TERMS = "Dossier de candidature, entretien de motivation et recherche d'un employeur accompagnée."
 _NAME_KINDS = (
     "CFA des Métiers",
     "CFA Interprofessionnel",
@@ -207,6 +210,10 @@ def _block(cert: Certification, rhythm: str, alternance: str, tail: str, end: st
         "formacode": list(cert.formacode),
         "nsf": list(cert.nsf),
         "rome": list(cert.rome),
+        # Issue #7: what real consumers read (hours from the family's rhythm, recruitment).
+        "hours": _hours(cert),
+        "recruitment_perimeter": "region",
+        "recruitment_terms": _RECRUITMENT_TERMS,
     }
     return _CertBlock(
         head=head,
@@ -216,6 +223,12 @@ def _block(cert: Certification, rhythm: str, alternance: str, tail: str, end: st
         head_json=_ENCODE(head)[1:-1].encode(),
         body_json=_ENCODE(body)[1:-1].encode(),
     )
+
+
+def _hours(cert: Certification) -> dict[str, int]:
+    centre, company = FAMILY_HOURS[cert.family]
+    years = max(cert.duration, 1)
+    return {"centre": centre * years, "company": company * years, "total": (centre + company) * years}
 
 
 def _organisations(rng: random.Random, count: int = 400) -> list[_Org]:
@@ -252,6 +265,8 @@ def _organisations(rng: random.Random, count: int = 400) -> list[_Org]:
             "email": f"contact@{domain}",
             "web": f"https://www.{domain}/",
         }
+        if index % 2 == 0:  # half the organisations carry their back-office id (issue #7)
+            organisation["id"] = f"OF-{index + 1:05d}"
         places: list[dict[str, object]] = []
         for site_index in range(3):
             site_siret = _with_luhn_check_digit(f"{siren}{100 + site_index:04d}")
@@ -325,6 +340,7 @@ def generate_offers(n: int, seed: int = 0) -> Iterator[dict[str, object]]:
         offer.update(org.party)
         offer["sessions"] = sessions
         offer["updated_at"] = _UPDATED_AT
+        offer["created_at"] = _CREATED_AT
         yield offer
 
 

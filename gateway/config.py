@@ -68,6 +68,12 @@ class LheoSettings(_Settings):
     formacode_version: str = "V14"
     # Written as `conditions-specifiques` when an offer declares none (LHÉO asks for "aucune").
     no_specific_conditions: str = "aucune"
+    # issue #7. Source prefix of every `numero` (`NA` → `NA_202409024724`), like the network's
+    # `01_…`; empty = no prefix. Changing it renumbers everything for consumers: set it once.
+    numero_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9]{0,10}$")
+    # Public page of a formation (`href` of <formation>, and `url-action`), `{reference}` = the
+    # formation reference, e.g. "https://www.example.fr/formation/{reference}". Empty = none.
+    public_page_url: str = Field(default="", pattern=r"^(https?://[^\s\"<>]*\{reference\}[^\s\"<>]*)?$")
 
 
 class ExportSettings(_Settings):

@@ -1,7 +1,8 @@
 """Shared fixtures: a gateway on a temporary store and outbox, offer factories, the official XSD.
 
 Every feed written under a test's outbox is validated against the official LHÉO 2.3 XSD
-(`../shared/lheo/lheo-2.3.xsd`, a test-only oracle) when the test ends.
+(`../shared/lheo/lheo-2.3.xsd`, a test-only oracle) and read the way real consumers read it
+(`tests/consumers/lheo_reader.py`) when the test ends.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ def assert_valid_official(schema: etree.XMLSchema, path: Path) -> None:
     root = document.getroot()
     assert root.tag == f"{{{LHEO_NS}}}lheo"
     assert len(root.findall(f"{{{LHEO_NS}}}offres")) == 1
+
+
+def assert_consumer_readable(path: Path) -> None:
+    """Issue #7: read as real consumers read (numeros, places, dispositif, addresses, line cut).
+
+    Update dates are only required of the demo feeds (tests/consumers): test offers often
+    declare none.
+    """
+    from tests.consumers.lheo_reader import feed_problems
+
+    problems = feed_problems(path, dates_required=False)
+    assert problems == [], f"{path} would be misread by consumers: {problems[:5]}"
 
 
 def base_offer(reference: str = "202611270001", session_refs: tuple[str, ...] = ("00100001",)) -> dict[str, Any]:
@@ -150,6 +163,7 @@ def gateway(tmp_path: Path, official_schema: etree.XMLSchema) -> Iterator[Gatewa
     database.close()
     for feed in instance.feeds():
         assert_valid_official(official_schema, feed)
+        assert_consumer_readable(feed)
 
 
 def q(tag: str) -> str:

@@ -1253,6 +1253,60 @@ def _bad_reference(index: int) -> str:
 BAD_OFFERS: dict[str, str] = {_bad_reference(i): code for i, (code, _spec) in enumerate(BAD_SPECS)}
 
 
+# What real LHÉO consumers read (issue #7): hours in centre / in the company per year of the
+# course (the rhythms above say the centre part), recruitment terms, and the back-office ids of
+# the organisations that have one (the others get a numero derived from their SIRET).
+FAMILY_HOURS: dict[str, tuple[int, int]] = {
+    "cap": (420, 1187),
+    "bacpro": (617, 990),
+    "bp": (455, 1152),
+    "bts": (675, 932),
+    "but": (600, 1007),
+    "lp": (450, 1157),
+    "licence": (480, 1127),
+    "tp": (560, 1047),
+    "de": (385, 385),
+    "master": (450, 1157),
+    "titre": (500, 1107),
+}
+RECRUITMENT_TERMS = (
+    "Dossier de candidature puis entretien individuel ; la signature d'un contrat avec un employeur vaut admission."
+)
+BACK_OFFICE_IDS: dict[str, str] = {
+    "btp33": "OF-1042",
+    "btp33_lib": "OF-1043",
+    "agri40": "OF-0877",
+    "cfau": "OF-2210",
+    "univ": "OF-0153",
+    "iut": "OF-0154",
+    "cma87": "OF-0631",
+    "hot24": "OF-1388",
+    "log79": "OF-1702",
+    "mfr23": "OF-0950",
+}
+
+
+def _consumer_fields(offer: dict[str, object], spec: Spec, cert: Certification, created: date) -> None:
+    """Fill the optional fields consumers read; deterministic, from the spec and the certification."""
+    centre, company = FAMILY_HOURS[cert.family]
+    years = max(cert.duration, 1)
+    offer["created_at"] = f"{created.isoformat()}T09:30:00+02:00"
+    offer["hours"] = {"centre": centre * years, "company": company * years, "total": (centre + company) * years}
+    offer["recruitment_perimeter"] = "departement" if cert.family in ("cap", "bp") else "region"
+    offer["recruitment_terms"] = RECRUITMENT_TERMS
+    if cert.months:  # rolling entries: the contract's length says more than the course's years
+        offer["indicative_duration"] = f"{cert.months} mois"
+    for key, organisation in ((spec.org, offer["responsable"]), (spec.formateur, offer.get("formateur"))):
+        if key in BACK_OFFICE_IDS and isinstance(organisation, dict):
+            organisation["id"] = BACK_OFFICE_IDS[key]
+    sessions = offer["sessions"]
+    assert isinstance(sessions, list)
+    for index, session in enumerate(sessions):
+        if index:  # later intakes were added to the offer afterwards, with their own dates
+            session["created_at"] = f"{(created + timedelta(days=40 * index)).isoformat()}T14:00:00+01:00"
+            session["updated_at"] = f"{(created + timedelta(days=40 * index + 6)).isoformat()}T16:15:00+01:00"
+
+
 # --------------------------------------------------------------------------------------------
 # Builders
 # --------------------------------------------------------------------------------------------
@@ -1380,6 +1434,7 @@ def build_offer(spec: Spec, reference: str, created: date, refs: Iterator[str]) 
     offer["contacts"] = _contacts(spec)
     offer["sessions"] = _sessions(spec, cert, years, refs)
     offer["updated_at"] = f"{(created + timedelta(days=23)).isoformat()}T10:{created.day:02d}:00+01:00"
+    _consumer_fields(offer, spec, cert, created)
     return offer
 
 

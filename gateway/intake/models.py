@@ -44,6 +44,18 @@ class RecruitmentState(StrEnum):
     SUSPENDED = "suspendu"
 
 
+class RecruitmentPerimeter(StrEnum):
+    """LHÉO's dict-perimetre-recrutement: where candidates are recruited from."""
+
+    AUTRE = "autre"  # 0
+    COMMUNE = "commune"  # 1
+    DEPARTEMENT = "departement"  # 2
+    REGION = "region"  # 3
+    INTERREGION = "interregion"  # 4
+    PAYS = "pays"  # 5
+    INTERNATIONAL = "international"  # 6
+
+
 class ContactRole(StrEnum):
     """Subset of LHÉO's dict-type-contact that the back-office collects."""
 
@@ -98,6 +110,12 @@ class Organisation(_Record):
     phone: str | None = None
     email: str | None = None
     web: str | None = None
+    # issue #7: the back-office's own id of the organism, when it has one (gives its `numero`).
+    id: str | None = Field(
+        default=None,
+        description="Identifiant de l'organisme dans le back-office (lettres, chiffres, `-`, 1 à 30) ; "
+        "absent = numéro dérivé du SIRET",
+    )
 
 
 class Place(Address):
@@ -122,6 +140,17 @@ class Session(_Record):
     registration_address: Address | None = Field(
         default=None, description="Adresse d'inscription (par défaut : le lieu, sinon le responsable)"
     )
+    # issue #7: a session's own back-office dates; absent = those of the formation.
+    created_at: datetime | None = Field(default=None, description="Création de la session dans le back-office")
+    updated_at: datetime | None = Field(default=None, description="Dernière modification de la session")
+
+
+class Hours(_Record):
+    """Hours of the course (issue #7): whole numbers; total = centre + entreprise when all three are given."""
+
+    centre: int | None = Field(default=None, ge=0, le=99999, description="Heures en centre de formation")
+    company: int | None = Field(default=None, ge=0, le=99999, description="Heures en entreprise")
+    total: int | None = Field(default=None, ge=0, le=99999, description="Durée totale en heures")
 
 
 class Offer(_Record):
@@ -156,7 +185,19 @@ class Offer(_Record):
     formateur: Organisation | None = Field(default=None, description="Absent = le responsable forme")
     contacts: list[Contact] = Field(default_factory=list)
     sessions: list[Session] = Field(default_factory=list)
-    updated_at: datetime | None = None
+    updated_at: datetime | None = Field(default=None, description="Dernière modification dans le back-office")
+    # issue #7: what real LHÉO consumers read (dates, hours, recruitment).
+    created_at: datetime | None = Field(default=None, description="Création de la formation dans le back-office")
+    hours: Hours | None = None
+    indicative_duration: str | None = Field(
+        default=None, description="Durée indicative (texte, 150 caractères), ex. « 2 ans » ; absent = durée du cursus"
+    )
+    recruitment_perimeter: RecruitmentPerimeter | None = Field(
+        default=None, description="Périmètre de recrutement (commune, departement, region, …)"
+    )
+    recruitment_terms: str | None = Field(
+        default=None, description="Modalités de recrutement (texte), ex. « Entretien, tests de positionnement »"
+    )
 
     @property
     def effective_formateur(self) -> Organisation:

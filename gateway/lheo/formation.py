@@ -1,9 +1,12 @@
 """Render one destination's view of an offer as the text of a LHÉO 2.3 `<formation>` element.
 
-Child order follows the LHÉO 2.3 sequences exactly (the schema enforces it). Modalities are
-carried as §B of the domain notes suggests: `cycle`/`alternance` on each session for
-apprenticeship, plus three explicit booleans in the action's `extras`, since LHÉO has no
-single flag for formation continue / professionnalisation / apprentissage.
+Child order follows the LHÉO 2.3 sequences exactly (the schema enforces it). What real
+consumers of Carif-Oref feeds read is filled as the network fills it (issue #7): a stable
+`numero` on formation, action, session, place and organisms, `datecrea`/`datemaj`, full
+addresses (`gateway.lheo.addresses`), hours and recruitment, `tag="principal"` on the main
+FORMACODE, contact and place, and the contract modalities as
+`<extras info="dispositif">` at the end of each action, besides the 2.3 `cycle`/`alternance`.
+Organisms are written by `gateway.lheo.organisms`.
 """
 
 from __future__ import annotations
@@ -11,35 +14,61 @@ from __future__ import annotations
 from datetime import UTC
 
 from gateway.config import LheoSettings
-from gateway.intake.models import (
-    Address,
-    Contact,
-    ContactRole,
-    Offer,
-    Organisation,
-    RecruitmentState,
-    TeachingMode,
+from gateway.intake.models import Offer, RecruitmentPerimeter, RecruitmentState, TeachingMode
+from gateway.lheo.addresses import AddressWriter
+from gateway.lheo.organisms import (
+    ACCUEIL,
+    CONTACT_TYPES,
+    PRINCIPAL,
+    UNKNOWN_NDA,
+    contact_coordinates,
+    write_formateur,
+    write_responsable,
 )
 from gateway.lheo.xml_text import XmlText, attribute, long_text, short_text
-from gateway.mapping.formation_view import ActionView, FormationView, SessionView
-from gateway.rules import identifiers as ids
-from gateway.rules.address_lines import fit_address_lines
+from gateway.mapping import numeros
+from gateway.mapping.formation_view import ActionView, FormationView, RecordDates, SessionView
+from gateway.rules.geography import Geography
+
+__all__ = ["CONTACT_TYPES", "UNKNOWN_NDA", "RenderedFormation", "render_formation"]
 
 LHEO_NAMESPACE = "http://lheo.gouv.fr/2.3"
 LHEO_VERSION = "2.3"
 NAMESPACE_ATTRIBUTE = f' xmlns="{LHEO_NAMESPACE}"'
 
-CONTACT_TYPES = {
-    ContactRole.REFERENT_PEDAGOGIQUE: "3",
-    ContactRole.ACCUEIL: "4",
-    ContactRole.REFERENT_ENTREPRISE: "7",
-    ContactRole.REFERENT_APPRENTISSAGE: "14",
-}
 TEACHING_MODES = {TeachingMode.PRESENTIEL: "0", TeachingMode.MIXTE: "1", TeachingMode.DISTANCE: "2"}
 RECRUITMENT = {RecruitmentState.OPEN: "1", RecruitmentState.CLOSED: "2", RecruitmentState.SUSPENDED: "3"}
+PERIMETERS = {value: str(index) for index, value in enumerate(RecruitmentPerimeter)}  # dict-perimetre-recrutement
+# dict-AIS 6 "certification": every offer prepares one certification (Certifinfo), by the guide.
+CERTIFICATION_OBJECTIVE = "6"
 OPCO_FUNDER = "16"  # dict-financeurs: apprenticeship and professionalisation contracts
-UNKNOWN_NDA = "00000000000"
-_ACCUEIL = Contact(role=ContactRole.ACCUEIL)
+
+
+def dated(dates: RecordDates) -> str:
+    """`datecrea` then `datemaj`, as the network writes them; omitted when unknown."""
+    text = attribute("datecrea", dates.created) if dates.created else ""
+    return text + attribute("datemaj", dates.updated) if dates.updated else text
+
+
+def public_page(settings: LheoSettings, reference: str) -> str | None:
+    return settings.public_page_url.replace("{reference}", reference) if settings.public_page_url else None
+
+
+def indicative_duration(offer: Offer) -> str | None:
+    if offer.indicative_duration and offer.indicative_duration.strip():
+        return short_text(offer.indicative_duration)
+    if offer.duration_years is not None:
+        return f"{offer.duration_years} an" + ("s" if offer.duration_years > 1 else "")
+    return None
+
+
+def place_numero(prefix: str, view: FormationView, action: ActionView) -> str:
+    if action.place is None:  # the distance pseudo-place is the formateur's (or responsable's) address
+        organisation = (
+            view.offer.effective_formateur if view.offer.effective_formateur.address else view.offer.responsable
+        )
+        return numeros.prefixed(prefix, f"{numeros.DISTANCE_TOKEN}_{numeros.organisation_local_id(organisation)}")
+    return numeros.prefixed(prefix, action.token)
 
 
 def entry_level_code(level: int | None) -> str:
@@ -84,18 +113,22 @@ class RenderedFormation:
         return (self.start_tag[:10] + NAMESPACE_ATTRIBUTE + self.start_tag[10:] + "\n" + self.body).encode()
 
 
-def render_formation(view: FormationView, settings: LheoSettings) -> RenderedFormation:
+def render_formation(view: FormationView, settings: LheoSettings, geography: Geography) -> RenderedFormation:
     offer = view.offer
+    prefix = settings.numero_prefix
     out = XmlText(depth=1)  # children of <formation>, whose start tag is kept apart
-    start = "<formation" + attribute("numero", offer.reference)
+    start = "<formation" + attribute("numero", numeros.prefixed(prefix, offer.reference)) + dated(view.dates)
+    page = public_page(settings, offer.reference)
+    if page:
+        start += attribute("href", page)
     if offer.updated_at is not None:
         stamp = offer.updated_at.astimezone(UTC) if offer.updated_at.tzinfo else offer.updated_at
         start += attribute("horodatage-modification", stamp.strftime("%Y-%m-%dT%H:%M:%S") + "Z")
 
     out.start("domaine-formation")
     version = attribute("ref", settings.formacode_version)
-    for code in offer.formacode:
-        out.leaf("code-FORMACODE", code, version)
+    for index, code in enumerate(offer.formacode):
+        out.leaf("code-FORMACODE", code, version + (PRINCIPAL if index == 0 else ""))
     for code in offer.nsf:
         out.leaf("code-NSF", code)
     for code in offer.rome:
@@ -106,13 +139,14 @@ def render_formation(view: FormationView, settings: LheoSettings) -> RenderedFor
     out.leaf("resultats-attendus", long_text(offer.expected_results))
     out.leaf("contenu-formation", long_text(offer.content))
     out.leaf("certifiante", "1")
-    for contact in offer.contacts or [_ACCUEIL]:
-        out.start("contact-formation")
+    for index, contact in enumerate(offer.contacts or [ACCUEIL]):
+        out.start("contact-formation", PRINCIPAL if index == 0 else "")
         out.leaf("type-contact", CONTACT_TYPES[contact.role])
-        _contact_coordinates(out, contact, fallback=offer.responsable)
+        contact_coordinates(out, contact, fallback=offer.responsable)
         out.end("contact-formation")
     out.leaf("parcours-de-formation", "1")
     out.leaf("code-niveau-entree", entry_level_code(offer.entry_level))
+    out.leaf("objectif-general-formation", CERTIFICATION_OBJECTIVE)
     out.start("certification")
     if view.rncp:
         out.leaf("code-RNCP", view.rncp)
@@ -125,77 +159,23 @@ def render_formation(view: FormationView, settings: LheoSettings) -> RenderedFor
         for link in view.web_links:
             out.leaf("urlweb", link)
         out.end("url-formation")
-    addresses = _AddressCache()
+    addresses = AddressWriter(geography)
     for action in view.actions:
         _action(out, view, action, settings, addresses)
-    _responsable(out, offer.responsable)
+    write_responsable(out, offer.responsable, prefix, addresses)
     out.parts.append("</formation>\n")
     return RenderedFormation(start + ">", out.text())
 
 
-def _contact_coordinates(out: XmlText, contact: Contact, fallback: Organisation) -> None:
-    out.start("coordonnees")
-    for tag, value in (("civilite", contact.civility), ("nom", contact.last_name), ("prenom", contact.first_name)):
-        if value and value.strip():
-            out.leaf(tag, short_text(value))
-    phone = contact.phone or (None if contact.email else fallback.phone)
-    email = contact.email or (None if contact.phone else fallback.email)
-    if phone:
-        out.start("telfixe")
-        out.leaf("numtel", short_text(phone))
-        out.end("telfixe")
-    if email:
-        out.leaf("courriel", short_text(email))
-    out.end("coordonnees")
-
-
-class _AddressCache:
-    """The same place is written once per session and once as training place: render it once."""
-
-    def __init__(self) -> None:
-        self.rendered: dict[tuple[int, int], list[str]] = {}
-
-
-def _address(out: XmlText, address: Address, cache: _AddressCache | None = None) -> None:
-    key = (id(address), out.mark()[1])
-    if cache is not None and key in cache.rendered:
-        out.replay(cache.rendered[key])
-        return
-    mark = out.mark()
-    _write_address(out, address)
-    if cache is not None:
-        cache.rendered[key] = out.written_since(mark)
-
-
-def _write_address(out: XmlText, address: Address) -> None:
-    out.start("adresse")
-    if address.name and address.name.strip():
-        out.leaf("denomination", short_text(address.name))
-    for line in fit_address_lines([short_text(line) for line in address.lines]) or []:
-        out.leaf("ligne", line)
-    out.leaf("codepostal", address.postcode)
-    city = short_text(address.city)
-    # LHÉO has no CEDEX element: the mention goes with the town, beside the CEDEX postcode.
-    out.leaf("ville", f"{city} {short_text(address.cedex)}" if address.cedex else city)
-    if address.insee:
-        # Never derived from a (CEDEX) postcode: only what was declared.
-        out.leaf("departement", ids.department_of_insee(address.insee))
-        out.leaf("code-INSEE-commune", address.insee)
-    if address.latitude and address.longitude:
-        out.start("geolocalisation")
-        out.leaf("latitude", address.latitude)
-        out.leaf("longitude", address.longitude)
-        out.end("geolocalisation")
-    out.end("adresse")
-
-
 def _action(
-    out: XmlText, view: FormationView, action: ActionView, settings: LheoSettings, addresses: _AddressCache
+    out: XmlText, view: FormationView, action: ActionView, settings: LheoSettings, addresses: AddressWriter
 ) -> None:
     offer = view.offer
+    prefix = settings.numero_prefix
     modalities = offer.modalities
     alternance = modalities.contrat_apprentissage or modalities.contrat_professionnalisation
-    out.start("action", attribute("numero", f"{offer.reference}-{action.number:02d}"))
+    numero = numeros.prefixed(prefix, f"{offer.reference}_{action.token}")
+    out.start("action", attribute("numero", numero) + dated(action.dates))
     out.leaf("rythme-formation", long_text(offer.rhythm))
     out.leaf("code-public-vise", settings.public_code, attribute("ref", settings.formacode_version))
     out.leaf("niveau-entree-obligatoire", "0")
@@ -207,9 +187,10 @@ def _action(
         long_text(conditions) if conditions and conditions.strip() else settings.no_specific_conditions,
     )
     out.leaf("prise-en-charge-frais-possible", "1" if alternance else "0")
-    if action.place is not None:
-        out.start("lieu-de-formation")
-        if action.place.siret:
+    address = action.place or action.distance_address
+    if address is not None:
+        out.start("lieu-de-formation", attribute("numero", place_numero(prefix, view, action)) + PRINCIPAL)
+        if action.place is not None and action.place.siret:
             out.start("SIRET-lieu-formation")
             out.leaf("SIRET", action.place.siret)
             out.end("SIRET-lieu-formation")
@@ -218,38 +199,66 @@ def _action(
             out.leaf("code-UAI", action.place_uai)
             out.end("code-UAI-lieu-formation")
         out.start("coordonnees")
-        _address(out, action.place, addresses)
+        addresses.write(out, address)
         out.end("coordonnees")
+        if action.place is None:
+            # Says that this place is where the distance course is run from, not a classroom.
+            out.start("extras", attribute("info", "lieu-de-formation"))
+            out.leaf("extra", "1", attribute("info", "formation-a-distance"))
+            out.end("extras")
         out.end("lieu-de-formation")
     out.leaf("modalites-entrees-sorties", "0")
+    action_page = public_page(settings, offer.reference) or (view.web_links[0] if view.web_links else None)
+    if action_page:
+        out.start("url-action")
+        out.leaf("urlweb", action_page)
+        out.end("url-action")
     if offer.duration_years is not None:
         out.leaf("duree-cycle", str(offer.duration_years))
     for session in action.sessions:
-        _session(out, offer, session, addresses)
-    _formateur(out, offer.effective_formateur)
+        _session(out, offer, session, prefix, addresses)
+    if offer.recruitment_terms and offer.recruitment_terms.strip():
+        out.leaf("modalites-recrutement", long_text(offer.recruitment_terms))
+    if offer.recruitment_perimeter is not None:
+        out.leaf("code-perimetre-recrutement", PERIMETERS[offer.recruitment_perimeter])
+    duration = indicative_duration(offer)
+    if duration:
+        out.leaf("duree-indicative", duration)
+    if offer.hours is not None:
+        for tag, hours in (
+            ("nombre-heures-centre", offer.hours.centre),
+            ("nombre-heures-entreprise", offer.hours.company),
+            ("nombre-heures-total", offer.hours.total),
+        ):
+            if hours is not None:
+                out.leaf(tag, str(hours))
+    write_formateur(out, offer.effective_formateur, prefix)
     if alternance:
         out.start("organisme-financeur")
         out.leaf("code-financeur", OPCO_FUNDER)
         out.end("organisme-financeur")
-    out.start("extras")
+    # The network's way (read by Trèfle): the contract modalities in extras "dispositif", last.
+    out.start("extras", attribute("info", "type-action"))
+    out.leaf("extra", "1" if modalities.formation_continue else "0", attribute("info", "formation-continue"))
+    out.end("extras")
+    out.start("extras", attribute("info", "dispositif"))
     for info, flag in (
-        ("formation-continue", modalities.formation_continue),
-        ("contrat-professionnalisation", modalities.contrat_professionnalisation),
         ("contrat-apprentissage", modalities.contrat_apprentissage),
+        ("contrat-professionnalisation", modalities.contrat_professionnalisation),
     ):
         out.leaf("extra", "1" if flag else "0", attribute("info", info))
     out.end("extras")
     out.end("action")
 
 
-def _session(out: XmlText, offer: Offer, session: SessionView, addresses: _AddressCache) -> None:
-    out.start("session", attribute("numero", session.reference))
+def _session(out: XmlText, offer: Offer, session: SessionView, prefix: str, addresses: AddressWriter) -> None:
+    out.start("session", attribute("numero", numeros.prefixed(prefix, session.reference)) + dated(session.dates))
     out.start("periode")
     out.leaf("debut", session.start)
     out.leaf("fin", session.end)
     out.end("periode")
     out.start("adresse-inscription")
-    _address(out, session.registration_address, addresses)
+    addresses.write(out, session.registration_address)
     out.end("adresse-inscription")
     if session.recruitment is not None:
         out.leaf("etat-recrutement", RECRUITMENT[session.recruitment])
@@ -265,54 +274,3 @@ def _session(out: XmlText, offer: Offer, session: SessionView, addresses: _Addre
         out.end("alternance")
         out.end("cycle")
     out.end("session")
-
-
-def _formateur(out: XmlText, formateur: Organisation) -> None:
-    out.start("organisme-formateur")
-    out.start("SIRET-formateur")
-    out.leaf("SIRET", formateur.siret)
-    out.end("SIRET-formateur")
-    out.leaf("raison-sociale-formateur", short_text(formateur.legal_name or formateur.name))
-    if formateur.phone or formateur.email:
-        out.start("contact-formateur")
-        _contact_coordinates(out, _ACCUEIL, fallback=formateur)
-        out.end("contact-formateur")
-    if formateur.uai:
-        out.start("code-UAI-formateur")
-        out.leaf("code-UAI", ids.normalize_uai(formateur.uai))
-        out.end("code-UAI-formateur")
-    out.end("organisme-formateur")
-
-
-def _responsable(out: XmlText, organisation: Organisation) -> None:
-    out.start("organisme-formation-responsable")
-    out.leaf("numero-activite", organisation.nda or UNKNOWN_NDA)
-    out.start("SIRET-organisme-formation")
-    out.leaf("SIRET", organisation.siret)
-    out.end("SIRET-organisme-formation")
-    out.leaf("nom-organisme", short_text(organisation.name))
-    out.leaf("raison-sociale", short_text(organisation.legal_name or organisation.name))
-    out.start("coordonnees-organisme")
-    out.start("coordonnees")
-    if organisation.address is not None:
-        _address(out, organisation.address)
-    if organisation.phone:
-        out.start("telfixe")
-        out.leaf("numtel", short_text(organisation.phone))
-        out.end("telfixe")
-    if organisation.email:
-        out.leaf("courriel", short_text(organisation.email))
-    if organisation.web:
-        out.start("web")
-        out.leaf("urlweb", organisation.web)
-        out.end("web")
-    out.end("coordonnees")
-    out.end("coordonnees-organisme")
-    out.start("contact-organisme")
-    _contact_coordinates(out, _ACCUEIL, fallback=organisation)
-    out.end("contact-organisme")
-    if organisation.uai:
-        out.start("code-UAI-organisme-formation")
-        out.leaf("code-UAI", ids.normalize_uai(organisation.uai))
-        out.end("code-UAI-organisme-formation")
-    out.end("organisme-formation-responsable")

@@ -2,15 +2,20 @@
 
 The view is plain data, decided here once, so the LHÉO renderer only has to write it out.
 Sessions are grouped into LHÉO actions by training place (an offer has one formateur), and
-everything is sorted so the same offers always give the same bytes.
+everything is sorted so the same offers always give the same bytes. Each action carries the
+stable token of its place (`gateway.mapping.numeros`), and the back-office's creation and
+update dates are turned into LHÉO's `AAAAMMJJ` here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from gateway.intake.models import Address, Offer, Place, RecruitmentState, Session
+from gateway.mapping import numeros
 from gateway.mapping.profiles import DestinationProfile, RequiredField
 from gateway.problems import Code, Problem, error, session_error
 from gateway.rules import identifiers as ids
@@ -18,6 +23,30 @@ from gateway.rules.lheo_dates import parse_lheo_date
 from gateway.rules.title_suffix import export_title, suffix_for
 
 MAX_WEB_LINKS = 3
+# The back-office's dates are French civil dates: an update at 00:30 in Paris is that day's.
+BACK_OFFICE_ZONE = ZoneInfo("Europe/Paris")
+
+
+def lheo_day(moment: datetime | None) -> str | None:
+    """`AAAAMMJJ` of a back-office timestamp (Paris date), None when unknown."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(BACK_OFFICE_ZONE)
+    return moment.strftime("%Y%m%d")
+
+
+def _latest(*days: str | None) -> str | None:
+    known = [day for day in days if day]
+    return max(known) if known else None
+
+
+@dataclass(frozen=True)
+class RecordDates:
+    """`datecrea` / `datemaj` (AAAAMMJJ), from the back-office, never the import date."""
+
+    created: str | None
+    updated: str | None
 
 
 @dataclass(frozen=True)
@@ -27,14 +56,19 @@ class SessionView:
     end: str
     registration_address: Address
     recruitment: RecruitmentState | None
+    dates: RecordDates
 
 
 @dataclass(frozen=True)
 class ActionView:
-    number: int  # 1-based, stable for a given set of places
+    token: str  # stable id of the action within its formation (its place's token, or LAD)
     place: Place | None
     place_uai: str | None  # the place's own UAI, or the formateur's when in the same commune
     sessions: tuple[SessionView, ...]
+    dates: RecordDates
+    # 100 % distance sessions have no place: consumers still need one they can read, so the
+    # action shows the formateur's address (or the responsable's) with modalites-enseignement 2.
+    distance_address: Address | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +78,7 @@ class FormationView:
     rncp: str | None
     web_links: tuple[str, ...]
     actions: tuple[ActionView, ...]
+    dates: RecordDates
 
     @property
     def session_count(self) -> int:
@@ -133,30 +168,42 @@ def _place_key(place: Place | None) -> tuple[str, ...]:
 def build_view(offer: Offer, profile: DestinationProfile, held_back_sessions: Iterable[str]) -> FormationView | None:
     """The destination's view of the offer, without held-back sessions; None if none is left."""
     held = set(held_back_sessions)
+    offer_created = lheo_day(offer.created_at)
+    offer_dates = RecordDates(offer_created, lheo_day(offer.updated_at) or offer_created)
     groups: dict[tuple[str, ...], tuple[Place | None, list[SessionView]]] = {}
     for session in offer.sessions:
         address = _registration_address(offer, session)
         if session.reference in held or address is None:
             continue
+        created = lheo_day(session.created_at) or offer_dates.created
         view = SessionView(
             reference=session.reference,
             start=parse_lheo_date(session.start, is_end=False).text,
             end=parse_lheo_date(session.end, is_end=True).text,
             registration_address=address,
             recruitment=session.recruitment,
+            dates=RecordDates(created, lheo_day(session.updated_at) or offer_dates.updated or created),
         )
         key = _place_key(session.place)
         groups.setdefault(key, (session.place, []))[1].append(view)
     if not groups:
         return None
+    ordered = [groups[key] for key in sorted(groups)]
+    tokens = numeros.unique_tokens(
+        [numeros.DISTANCE_TOKEN if place is None else numeros.place_token(place) for place, _ in ordered]
+    )
+    distance_address = offer.effective_formateur.address or offer.responsable.address
     actions = tuple(
         ActionView(
-            number=number,
+            token=token,
             place=place,
             place_uai=place_uai(offer, place),
             sessions=tuple(sorted(sessions, key=lambda s: (s.start, s.end, s.reference))),
+            dates=RecordDates(offer_dates.created, _latest(offer_dates.updated, *(s.dates.updated for s in sessions))),
+            # Without any organism address, where one registers is still a place consumers can read.
+            distance_address=(distance_address or sessions[0].registration_address) if place is None else None,
         )
-        for number, (place, sessions) in enumerate((groups[key] for key in sorted(groups)), start=1)
+        for token, (place, sessions) in zip(tokens, ordered, strict=True)
     )
     suffix = (
         suffix_for(offer.modalities.contrat_apprentissage, offer.modalities.contrat_professionnalisation)
@@ -169,4 +216,5 @@ def build_view(offer: Offer, profile: DestinationProfile, held_back_sessions: It
         rncp=ids.normalize_rncp(offer.rncp) if offer.rncp else None,
         web_links=tuple(offer.web_links[:MAX_WEB_LINKS]),
         actions=actions,
+        dates=RecordDates(offer_dates.created, _latest(*(action.dates.updated for action in actions))),
     )

@@ -19,6 +19,7 @@ from gateway.config import LheoSettings
 from gateway.mapping.profiles import DestinationProfile
 from gateway.outbox.feed_file import deflate_block
 from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.rules.geography import Geography
 from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.queries import StoredOffer
 from gateway.validation.fragment_validator import FragmentValidator
@@ -49,11 +50,11 @@ class ChunkResult:
     deflated: bytes  # `data` as raw deflate, sync-flushed: gzip members can be spliced
 
 
-def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator) -> ChunkResult:
+def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator, geography: Geography) -> ChunkResult:
     decisions = []
     fragments = []
     for stored in chunk.offers:
-        decision = decide(stored, parse_stored(stored), job.profile, job.lheo, chunk.history, validator)
+        decision = decide(stored, parse_stored(stored), job.profile, job.lheo, chunk.history, validator, geography)
         if decision.verdict is Verdict.EXPORTED:
             fragments.append(decision.fragment)
             decision = replace(decision, fragment=b"")
@@ -75,7 +76,8 @@ class _WorkerValidators:
 
 
 def _process_in_worker(job: ExportJob, chunk: Chunk) -> ChunkResult:
-    return process_chunk(job, chunk, _WorkerValidators.get(job.schema_path))
+    # The geography snapshot is loaded once per worker process, not sent with every chunk.
+    return process_chunk(job, chunk, _WorkerValidators.get(job.schema_path), Geography.bundled())
 
 
 class ChunkRunner:
@@ -85,8 +87,9 @@ class ChunkRunner:
     the store holds.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, geography: Geography | None = None) -> None:
         self.workers = workers
+        self.geography = geography or Geography.bundled()
         self._pool: ProcessPoolExecutor | None = None
         self._validators: dict[Path, FragmentValidator] = {}
 
@@ -106,7 +109,7 @@ class ChunkRunner:
             validator = self._validators.get(job.schema_path) or FragmentValidator(job.schema_path)
             self._validators[job.schema_path] = validator
             for chunk in chunks:
-                yield chunk, process_chunk(job, chunk, validator)
+                yield chunk, process_chunk(job, chunk, validator, self.geography)
             return
         if self._pool is None:
             # spawn: workers start clean, without the parent's open database connections.

@@ -10,6 +10,7 @@ from gateway.config import GatewayConfig
 from gateway.intake.models import FormationStatus
 from gateway.mapping.profiles import DestinationProfile, load_profiles
 from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.rules.geography import Geography
 from gateway.store.database import Database
 from gateway.store.queries import StoredOffer, session_history
 from gateway.store.tables import OfferRow
@@ -17,7 +18,7 @@ from gateway.validation.fragment_validator import FragmentValidator
 
 
 def explain_offer(
-    database: Database, config: GatewayConfig, reference: str
+    database: Database, config: GatewayConfig, reference: str, geography: Geography | None = None
 ) -> list[tuple[DestinationProfile, OfferDecision]] | None:
     """One decision per destination profile; None when the offer is unknown."""
     with database.session() as db:
@@ -30,6 +31,7 @@ def explain_offer(
         history = session_history(db, stored.session_references)
         status = row.bo_status
     validator = FragmentValidator(config.validation.schema_path)
+    geography = geography or Geography.bundled()
     offer = parse_stored(stored)
     explained = []
     for profile in load_profiles(config.mappings_path, config.export.destinations or None):
@@ -40,6 +42,6 @@ def explain_offer(
                 reasons=[f"statut back-office « {status} » : seules les offres validées sont exportées"],
             )
         else:
-            decision = decide(stored, offer, profile, config.lheo, history, validator)
+            decision = decide(stored, offer, profile, config.lheo, history, validator, geography)
         explained.append((profile, decision))
     return explained

@@ -22,6 +22,7 @@ from gateway.mapping.formation_view import build_view, requirement_problems
 from gateway.mapping.perimeter import outside_perimeter
 from gateway.mapping.profiles import DestinationProfile
 from gateway.problems import Code, Problem, Scope, Severity, error
+from gateway.rules.geography import Geography
 from gateway.rules.store_checks import ExportedSessionDates, session_history_problems
 from gateway.store.queries import StoredOffer
 from gateway.validation.fragment_validator import FragmentValidator
@@ -62,6 +63,7 @@ def decide(
     lheo: LheoSettings,
     history: Mapping[str, ExportedSessionDates],
     validator: FragmentValidator,
+    geography: Geography,
 ) -> OfferDecision:
     problems = _stored_problems(stored)
     if offer is None:
@@ -87,7 +89,7 @@ def decide(
             "problèmes des sessions).",
         )
         return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=[none_left, *held])
-    rendered = render_formation(view, lheo)
+    rendered = render_formation(view, lheo, geography)
     violations = validator.violations_in(rendered.standalone_bytes())
     if violations:
         return OfferDecision(

@@ -15,6 +15,8 @@ from gateway.intake.models import Address, Offer, Organisation, TeachingMode
 from gateway.problems import Code, Problem, error, session_error, warning
 from gateway.rules import identifiers as ids
 from gateway.rules.address_lines import fit_address_lines
+from gateway.rules.consumer_fields import consumer_field_problems
+from gateway.rules.geography import Geography
 from gateway.rules.lheo_dates import DateProblem, ends_before_start, parse_lheo_date
 from gateway.rules.title_suffix import strip_known_suffixes, suffix_for
 
@@ -25,9 +27,11 @@ CITY_MAX = 50
 MAX_WEB_LINKS = 3  # url-formation holds at most three urlweb
 
 
-def check_offer(offer: Offer, rules: RulesSettings) -> list[Problem]:
-    """All problems of one offer that can be found without the store."""
-    return list(_all_checks(offer, rules))
+def check_offer(offer: Offer, rules: RulesSettings, geography: Geography | None = None) -> list[Problem]:
+    """All problems of one offer that can be found without the store (default: the bundled geography)."""
+    problems = list(_all_checks(offer, rules))
+    problems += consumer_field_problems(offer, geography or Geography.bundled())
+    return problems
 
 
 def _all_checks(offer: Offer, rules: RulesSettings) -> Iterator[Problem]:

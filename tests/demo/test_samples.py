@@ -208,3 +208,25 @@ def test_synthetic_lines_match_the_dicts(tmp_path: Path) -> None:
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     expected = [encode(offer).encode() for offer in synthetic.generate_offers(40, seed=7)]
     assert lines[:-1] == expected
+
+
+def test_samples_and_synthetic_offers_fill_what_consumers_read(offers: list[Offer]) -> None:
+    """Issue #7: dates, hours (total = centre + entreprise), recruitment, back-office ids."""
+    synthetic = [Offer.model_validate(o) for o in _load_synthetic().generate_offers(40)]
+    for group in (offers, synthetic):
+        for offer in group:
+            assert offer.created_at is not None and offer.updated_at is not None
+            assert offer.created_at <= offer.updated_at
+            hours = offer.hours
+            assert hours is not None and hours.centre and hours.company
+            assert hours.total == hours.centre + hours.company
+            assert offer.recruitment_perimeter is not None and offer.recruitment_terms
+        organisations = [o for offer in group for o in (offer.responsable, offer.formateur) if o is not None]
+        assert any(o.id for o in organisations) and any(o.id is None for o in organisations)
+    # Same establishment, same back-office id (or none) in every offer.
+    ids_of: dict[str, set[str | None]] = {}
+    for organisation in (o for offer in offers for o in (offer.responsable, offer.formateur) if o is not None):
+        ids_of.setdefault(organisation.siret, set()).add(organisation.id)
+    assert all(len(ids) == 1 for ids in ids_of.values())
+    assert any(s.created_at and s.updated_at for offer in offers for s in offer.sessions)
+    assert any(offer.indicative_duration for offer in offers)

@@ -14,6 +14,7 @@ from gateway.lheo.formation import render_formation
 from gateway.lheo.xml_text import long_text, short_text
 from gateway.mapping.formation_view import build_view
 from gateway.mapping.profiles import load_profiles
+from gateway.rules.geography import Geography
 from gateway.rules.lheo_dates import DateProblem
 from tests.conftest import REPO, base_offer, with_changes
 
@@ -28,13 +29,21 @@ def _renderable_samples() -> list[Offer]:
     return offers
 
 
-@pytest.mark.parametrize("destination", ["pole-emploi", "intercarif"])
-def test_text_renderer_matches_lxml_serialization(destination: str) -> None:
+@pytest.mark.parametrize(
+    ("destination", "settings"),
+    [
+        ("pole-emploi", LheoSettings()),
+        # With a prefix and a public page, so the attributes and links they add are compared too.
+        ("intercarif", LheoSettings(numero_prefix="NA", public_page_url="https://offre.example/formation/{reference}")),
+    ],
+)
+def test_text_renderer_matches_lxml_serialization(destination: str, settings: LheoSettings) -> None:
     [profile] = load_profiles(Path(REPO / "mappings"), [destination])
     tricky = with_changes(
         base_offer(), title="CAP Cuisine & <Pâtisserie> « 2 »", content="Ligne 1\r\nLigne 2 & 3 < 4\x0b"
     )
     offers = [*_renderable_samples(), Offer.model_validate(tricky)]
+    geography = Geography.bundled()
     compared = 0
     for offer in offers:
         try:
@@ -43,8 +52,10 @@ def test_text_renderer_matches_lxml_serialization(destination: str) -> None:
             continue
         if view is None:
             continue
-        text = render_formation(view, LheoSettings()).standalone_bytes()
-        tree = etree.tostring(tree_renderer.render_formation(view, LheoSettings()), encoding="UTF-8", pretty_print=True)
+        text = render_formation(view, settings, geography).standalone_bytes()
+        tree = etree.tostring(
+            tree_renderer.render_formation(view, settings, geography), encoding="UTF-8", pretty_print=True
+        )
         assert text == tree.replace(b"&#13;", b""), offer.reference
         compared += 1
     assert compared >= 50

@@ -8,7 +8,7 @@ from pathlib import Path
 from lxml import etree
 
 from gateway.pipeline.offer_decision import Verdict
-from tests.conftest import FIXED_TIME, Gateway, base_offer, q, texts, with_changes
+from tests.conftest import FIXED_TIME, LHEO_NS, Gateway, base_offer, q, texts, with_changes
 
 CA = {"formation_continue": False, "contrat_professionnalisation": False, "contrat_apprentissage": True}
 CP = {"formation_continue": False, "contrat_professionnalisation": True, "contrat_apprentissage": False}
@@ -150,14 +150,21 @@ def test_case21_apprenticeship_only_in_years_two_and_three(gateway: Gateway) -> 
     assert any("1re année" in reason for reason in dry.decisions[0].reasons)
 
 
-def test_case22_full_distance_offer_has_no_place_and_never_goes_to_affelnet(gateway: Gateway) -> None:
+def test_case22_full_distance_offer_has_a_readable_place_and_never_goes_to_affelnet(gateway: Gateway) -> None:
     offer = with_changes(base_offer(), teaching_mode="distance", exit_level=4, entry_level=3)
     for session in offer["sessions"]:
         session["place"] = None
     gateway.import_offers(offer)
     results = gateway.export()
     root = gateway.feed_xml(results["intercarif"])
-    assert root.find(f".//{q('lieu-de-formation')}") is None
+    # Issue #7: consumers need a place; the distance course shows the organism's address (here
+    # the responsable teaches), marked as distance, without any UAI of a classroom.
+    [place] = root.iterfind(".//l:lieu-de-formation", namespaces={"l": LHEO_NS})
+    assert place.get("numero") == "LAD_SIRET73282932000074"
+    assert texts(place, "l:coordonnees/l:adresse/l:ville") == ["Bordeaux"]
+    assert texts(place, "l:extras[@info='lieu-de-formation']/l:extra[@info='formation-a-distance']") == ["1"]
+    assert place.find(q("code-UAI-lieu-formation")) is None
+    assert [a.get("numero") for a in root.iter(q("action"))] == ["202611270001_LAD"]
     assert texts(root, ".//l:modalites-enseignement") == ["2"]
     # Registration address falls back to the responsable's address.
     assert texts(root, ".//l:adresse-inscription/l:adresse/l:ville") == ["Bordeaux"]
@@ -221,7 +228,7 @@ def test_case25_feed_envelope(gateway: Gateway) -> None:
     assert raw.count(b"xmlns=") == 1
 
 
-def test_case16_cedex_place_keeps_cedex_postcode_and_derives_no_insee(gateway: Gateway) -> None:
+def test_case16_cedex_place_keeps_cedex_postcode_and_gets_the_town_commune(gateway: Gateway) -> None:
     offer = base_offer()
     offer["sessions"][0]["place"] = {
         "lines": ["Rue Lucien Faure"],
@@ -236,7 +243,11 @@ def test_case16_cedex_place_keeps_cedex_postcode_and_derives_no_insee(gateway: G
     assert address is not None
     assert texts(address, "l:ville") == ["Bordeaux CEDEX"]
     assert texts(address, "l:codepostal") == ["33076"]
-    assert address.find(q("code-INSEE-commune")) is None and address.find(q("departement")) is None
+    # Issue #7, as real files do: département and region of the CEDEX code, and the commune
+    # its town's name designates in that département (never a commune from the postcode alone).
+    assert texts(address, "l:code-INSEE-commune") == ["33063"]
+    assert texts(address, "l:departement") == ["33"] and texts(address, "l:region") == ["75"]
+    assert texts(address, "l:pays") == ["FR"]
 
 
 def test_case15_corsican_place_keeps_insee_code_as_text(gateway: Gateway) -> None:

@@ -563,6 +563,11 @@ def test_formation_fragment_validates_on_its_own(
         set_text(f"{RESPONSABLE}/l:numero-activite", "99999999999"),
         # Several extras, nested, with elements inside an extra.
         append_child(f"{ACTION}/l:extras", lambda: E("extras", E("extra", E("ligne", "Bâtiment B"), info="lieu"))),
+        # Issue #7: public pages, an overseas collectivité, update dates as the network writes them.
+        set_attr(FORMATION, "href", "https://www.offres.example/formation/202110104724"),
+        set_attr(RESPONSABLE, "href", "https://www.offres.example/organisme/1494"),
+        set_text(f"{PLACE_ADDRESS}/l:departement", "987"),
+        set_attr(FORMATION, "datemaj", "20251213"),
     ],
     ids=[
         "title-255-accented",
@@ -577,6 +582,10 @@ def test_formation_fragment_validates_on_its_own(
         "certifinfo-only",
         "nda-placeholder",
         "nested-extras",
+        "formation-href",
+        "responsable-href",
+        "departement-collectivite",
+        "formation-datemaj",
     ],
 )
 def test_legitimate_variants_are_valid_in_both(
@@ -658,6 +667,14 @@ STRICTER_CASES: list[tuple[str, Mutation, str]] = [
     ),
     ("latitude-out-of-range", set_text(f"{PLACE_ADDRESS}//l:latitude", "141.9"), "latitude"),
     ("extra-without-info", set_attr(f"{ACTION}/l:extras/l:extra", "info", None), "info"),
+    # Issue #7: what consumers parse, in the network's shapes.
+    ("region-before-2016", set_text(f"{PLACE_ADDRESS}/l:region", "72"), "region"),
+    ("pays-lowercase", set_text(f"{PLACE_ADDRESS}/l:pays", "fr"), "pays"),
+    ("datemaj-iso", set_attr(SESSION, "datemaj", "2025-03-01"), "datemaj"),
+    ("datecrea-impossible-month", set_attr(FORMATION, "datecrea", "20251301"), "datecrea"),
+    ("href-not-a-url", set_attr(FORMATION, "href", "pas une url"), "href"),
+    ("numero-blank", set_attr(SESSION, "numero", " "), "numero"),
+    ("numero-with-space", set_attr(FORMATION, "numero", "NA 202110104724"), "numero"),
     # Rarely used parts of the standard the gateway never emits are simply not allowed.
     (
         "omitted-equipement",
