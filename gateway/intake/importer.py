@@ -102,7 +102,7 @@ def _prepare(line: int, data: Any, rules: RulesSettings) -> _Prepared:
         if reference is None and not any(p.path == "reference" for p in problems):
             problems.insert(0, error(Code.INPUT_MISSING_FIELD, "reference", "La référence formation est absente."))
         return _Prepared(line, data, reference, None, problems)
-    return _Prepared(line, data, reference, offer, check_offer(offer, rules))
+    return _Prepared(line, data, reference, offer, check_offer(offer, rules, data))
 
 
 def duplicate_key(offer: Offer) -> str:

@@ -84,6 +84,7 @@ class StoredOffer:
     accepted: bool
     problems: str
     session_references: tuple[str, ...] = ()
+    payload_sha256: str = ""
 
 
 def count_exportable(db: Session) -> int:
@@ -106,6 +107,7 @@ def exportable_pages(db: Session, page_size: int = _CHUNK) -> Iterator[list[Stor
                 OfferRow.accepted,
                 OfferRow.problems,
                 OfferRow.session_references,
+                OfferRow.payload_sha256,
             )
             .where(OfferRow.bo_status == FormationStatus.VALIDEE.value, OfferRow.reference > last)
             .order_by(OfferRow.reference)
@@ -114,7 +116,7 @@ def exportable_pages(db: Session, page_size: int = _CHUNK) -> Iterator[list[Stor
         if not page:
             return
         yield [
-            StoredOffer(ref, payload, accepted, problems, tuple(refs.split()))
-            for ref, payload, accepted, problems, refs in page
+            StoredOffer(ref, payload, accepted, problems, tuple(refs.split()), digest)
+            for ref, payload, accepted, problems, refs, digest in page
         ]
         last = page[-1][0]
