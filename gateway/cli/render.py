@@ -34,6 +34,7 @@ OUTCOME_LABELS = {
     Outcome.UPDATED: "mise à jour",
     Outcome.UNCHANGED: "inchangée",
     Outcome.REJECTED: "rejetée",
+    Outcome.REPEATED: "répétée (remplacée plus loin dans le fichier)",  # issue #8
 }
 
 
@@ -47,7 +48,9 @@ def import_summary(console: Console, report: ImportReport) -> None:
     counts = report.counts()
     console.print(
         f"Import de {report.source} : {len(report.results)} enregistrement(s) — "
-        + ", ".join(f"{OUTCOME_LABELS[o]} {counts.get(o, 0)}" for o in Outcome),
+        + ", ".join(
+            f"{OUTCOME_LABELS[o]} {counts.get(o, 0)}" for o in Outcome if o is not Outcome.REPEATED or counts.get(o)
+        ),
         highlight=False,
     )
 
