@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.config import GatewayConfig
@@ -135,7 +135,7 @@ def export_destination(
         written: WrittenFeed | None = None
         if result.exported == 0:
             writer.abort()
-            result.note = "aucune offre à transmettre : flux non émis"
+            result.note = _empty_note(database, profile.name)
             log.warning("destination %s: no offer to export, feed not emitted", profile.name)
         else:
             writer.write(DOCUMENT_TAIL)
@@ -172,6 +172,25 @@ def export_destination(
         result.out_of_perimeter,
     )
     return result
+
+
+def _empty_note(database: Database, destination: str) -> str:
+    """What staff must know when a destination has no offer left (issue #8)."""
+    note = "aucune offre à transmettre : flux non émis"
+    with database.session() as db:
+        previous = db.execute(
+            select(FeedRow.id, FeedRow.offer_count)
+            .where(FeedRow.destination == destination)
+            .order_by(FeedRow.id.desc())
+            .limit(1)
+        ).first()
+    if previous is not None:
+        note += (
+            f" ; le dernier flux {previous[0]} ({previous[1]} offre(s)) n'est plus à jour : l'API répond 410 "
+            "(FEED_EMPTY) à « latest », "
+            "un partenaire livré par fichier garde ce flux tant qu'il n'en reçoit pas d'autre"
+        )
+    return note
 
 
 def _spool_decision(

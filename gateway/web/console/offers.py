@@ -19,7 +19,12 @@ from gateway.store.queries import load_problems
 from gateway.store.tables import ExportRunRow, FeedOfferRow, OfferRow, QuarantineRow
 from gateway.validation.fragment_validator import SchemaLoadError
 
-VERDICT_LABELS = {"exported": "exportée", "out_of_perimeter": "hors périmètre", "quarantined": "en quarantaine"}
+VERDICT_LABELS = {
+    "exported": "exportée",
+    "out_of_perimeter": "hors périmètre",
+    "quarantined": "en quarantaine",
+    "awaiting_approval": "à valider par un opérateur",
+}
 
 
 def latest_runs(db: Session) -> dict[str, ExportRunRow]:
