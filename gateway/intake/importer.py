@@ -169,7 +169,7 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
     held = owned_sessions(db, {offer.reference for offer in offers})
     inserts: dict[str, dict[str, Any]] = {}
     updates: dict[str, dict[str, Any]] = {}
-    claims: list[dict[str, Any]] = []
+    claims: dict[str, str] = {}  # session reference → formation claiming it in this batch
     released: list[str] = []
     rejections: list[dict[str, Any]] = []
     for item in batch:
@@ -181,14 +181,18 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
             seen = {(p.code, p.session_reference) for p in problems}
             problems += [p for p in reused if (p.code, p.session_reference) not in seen]
             declared = {s.reference for s in item.offer.sessions}
+            mine = held.setdefault(item.offer.reference, set())
             for reference in sorted(declared - set(owners) - set(exported)):
                 owners[reference] = item.offer.reference  # later records of the file see the claim
-                claims.append({"session_reference": reference, "formation_reference": item.offer.reference})
+                claims[reference] = item.offer.reference
+                mine.add(reference)
             # Sessions this formation no longer declares are free again (unless exported: history keeps them).
-            for reference in sorted(held.get(item.offer.reference, set()) - declared - set(exported)):
-                if owners.get(reference) == item.offer.reference:
-                    del owners[reference]
-                    released.append(reference)
+            for reference in sorted(mine - declared - set(exported)):
+                if owners.get(reference, item.offer.reference) == item.offer.reference:
+                    owners.pop(reference, None)
+                    mine.discard(reference)
+                    if claims.pop(reference, None) is None:
+                        released.append(reference)
         if item.reference is None:
             rejections.append(
                 {
@@ -220,7 +224,13 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
     if released:
         db.execute(delete(SessionOwnerRow).where(SessionOwnerRow.session_reference.in_(released)))
     if claims:
-        db.execute(insert(SessionOwnerRow), [claim | {"claimed_at": state.now} for claim in claims])
+        db.execute(
+            insert(SessionOwnerRow),
+            [
+                {"session_reference": session, "formation_reference": formation, "claimed_at": state.now}
+                for session, formation in claims.items()
+            ],
+        )
     if inserts:
         db.execute(insert(OfferRow), list(inserts.values()))
         state.written.update(inserts)
