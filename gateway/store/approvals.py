@@ -98,13 +98,12 @@ def waiting_approvals(db: Session, destination: str | None = None) -> list[Waiti
     references = sorted({pending.formation_reference for pending, _, _ in rows})
     approved: set[tuple[str, str, str]] = set()
     for start in range(0, len(references), _CHUNK):
-        approved.update(
-            db.execute(
-                select(ApprovalRow.destination, ApprovalRow.formation_reference, ApprovalRow.payload_sha256).where(
-                    ApprovalRow.formation_reference.in_(references[start : start + _CHUNK])
-                )
-            ).tuples()
+        rows_found = db.execute(
+            select(ApprovalRow.destination, ApprovalRow.formation_reference, ApprovalRow.payload_sha256).where(
+                ApprovalRow.formation_reference.in_(references[start : start + _CHUNK])
+            )
         )
+        approved.update((dest, ref, digest) for dest, ref, digest in rows_found)
     waiting = []
     for pending, title, current in rows:
         if (pending.destination, pending.formation_reference, current) in approved:
