@@ -212,6 +212,12 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
         row = _row_values(item, problems, state.source, state.now)
         if item.offer is not None:
             state.keys.add(row["duplicate_key"])
+        before = state.before.get(item.reference)
+        if before is not None and item.reference not in updates and _same_as_stored(before, row):
+            # Unchanged record: the row stays as it is (its duplicate warnings are rechecked at the end).
+            state.final[item.reference] = (before.payload_sha256, before.problems, row["accepted"])
+            state.pending.append((item.line, item.reference, None, problems))
+            continue
         if item.reference in state.written:
             inserts.pop(item.reference, None)
             updates[item.reference] = row
@@ -240,6 +246,23 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
         db.execute(insert(ImportRejectionRow), rejections)
 
 
+def _same_as_stored(before: StoredState, row: dict[str, Any]) -> bool:
+    """Same payload and same problems, leaving aside the duplicate warnings recomputed at the end."""
+    problems: str = row["problems"]
+    if before.payload_sha256 != row["payload_sha256"]:
+        return False
+    if '"DUPLICATE_SUSPECTED"' in before.problems:
+        return _without_duplicate_warning(before.problems) == problems
+    return before.problems == problems
+
+
+def _without_duplicate_warning(problems: str) -> str:
+    # Plain JSON, not Problem models: this runs for every stored look-alike of a large import.
+    # Same encoding as `dump_problems`, so the texts compare equal when the problems do.
+    kept = [item for item in json.loads(problems) if item.get("code") != Code.DUPLICATE_SUSPECTED.value]
+    return json.dumps(kept, ensure_ascii=False, sort_keys=True)
+
+
 def _repeated_warning(reference: str, earlier: list[int], line: int) -> Problem:
     where = ", ".join(map(str, earlier))
     return warning(
@@ -262,9 +285,10 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
                 for other in group
                 if other.reference != offer.reference and spans_overlap(offer.spans, other.spans)
             ]
-            kept = [p for p in load_problems_json(offer.problems) if p.code is not Code.DUPLICATE_SUSPECTED]
             found = duplicate_warning(offer.certifinfo, matches)
-            problems = dump_problems([*kept, found] if found else kept)
+            problems = _without_duplicate_warning(offer.problems)
+            if found is not None:
+                problems = problems[:-1] + (", " if problems != "[]" else "") + dump_problems([found])[1:]
             if problems != offer.problems:
                 changed.append({"reference": offer.reference, "problems": problems})
             if offer.reference in state.final:
@@ -274,7 +298,7 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
     for reference, (digest, stored, accepted) in list(state.final.items()):
         if reference in seen or '"DUPLICATE_SUSPECTED"' not in stored:
             continue
-        cleared = dump_problems(p for p in load_problems_json(stored) if p.code is not Code.DUPLICATE_SUSPECTED)
+        cleared = _without_duplicate_warning(stored)
         state.final[reference] = (digest, cleared, accepted)
         changed.append({"reference": reference, "problems": cleared})
     if changed:

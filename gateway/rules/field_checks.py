@@ -8,6 +8,7 @@ links, coordinates, and control characters in any text of the record.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -26,6 +27,9 @@ _VALIDITY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _LATITUDE = re.compile(r"-?([0-8]?[0-9](\.[0-9]{1,15})?|90(\.0{1,15})?)")
 _LONGITUDE = re.compile(r"-?((1[0-7][0-9]|[0-9]?[0-9])(\.[0-9]{1,15})?|180(\.0{1,15})?)")
 # What XML 1.0 cannot carry, plus C1 controls (always typing accidents in this data).
+# The same characters as JSON writes them: C0 controls escaped (\\u0001, \\b, \\f), the others as is.
+# A false alarm (a literal backslash-u in a text) only costs the field-by-field walk.
+_JSON_CONTROL = re.compile(r"\\u00[01][0-9a-fA-F]|\\[bf]|[\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 _SESSION_PATH = re.compile(r"sessions\[([0-9]+)\]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 # Texts the LHÉO writer cleans (control characters removed): there a control character is a
@@ -73,8 +77,11 @@ def check_fields(offer: Offer, raw: Any = None) -> Iterator[Problem]:
                 f"{ids.URL_MAX_LENGTH} caractères au plus.",
             )
     yield from _check_coordinates(offer)
+    record = raw if raw is not None else offer.model_dump(mode="json")
+    if not _JSON_CONTROL.search(json.dumps(record, ensure_ascii=False)):
+        return  # the usual case, decided on one string instead of walking every field
     session_refs = [session.reference for session in offer.sessions]
-    for problem in _control_characters(raw if raw is not None else offer.model_dump(mode="json"), "", None):
+    for problem in _control_characters(record, "", None):
         session = _SESSION_PATH.match(problem.path)
         if problem.blocks_offer and session and int(session[1]) < len(session_refs):
             # A session's field only holds that session back, as the other session rules do.
