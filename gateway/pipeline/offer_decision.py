@@ -91,7 +91,9 @@ def decide(
         return OfferDecision(stored.reference, Verdict.OUT_OF_PERIMETER, reasons=outcome.reasons, trace=outcome.trace)
     # Session history is re-checked now: another destination may have exported a session since import.
     problems = [p for p in problems if p.code is not Code.SESSION_DATES_CHANGED]
-    problems += session_history_problems(offer, history)
+    reported = {(p.code, p.session_reference) for p in problems}
+    # A re-used session found at import (SESSION_REFERENCE_REUSED) is not reported twice.
+    problems += [p for p in session_history_problems(offer, history) if (p.code, p.session_reference) not in reported]
     if rules is not None:
         # Formateur approvals are read from the configuration of this export, not of the import.
         problems = [p for p in problems if p.code is not Code.FORMATEUR_SIREN_NOT_APPROVED]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from gateway.intake.importer import ImportReport, Outcome
 from gateway.problems import Code
 from gateway.store.queries import load_problems
 from gateway.store.tables import OfferRow
-from tests.conftest import Gateway, base_offer, q, with_changes
+from tests.conftest import FIXED_TIME, Gateway, base_offer, q, with_changes
 
 
 def _codes(report: ImportReport, reference: str) -> list[str]:
@@ -55,6 +56,9 @@ def test_session_reference_reused_by_a_later_file_keeps_its_own_code(gateway: Ga
     )
     assert _codes(report, "202611270002") == ["SESSION_REFERENCE_REUSED"]
     assert "déjà été transmise" in report.results[0].problems[0].message
+    later = gateway.export("intercarif", at=FIXED_TIME + timedelta(hours=1))["intercarif"]
+    [decision] = [d for d in later.decisions if d.reference == "202611270002"]
+    assert [(p.code, p.session_reference) for p in decision.problems] == [(Code.SESSION_REFERENCE_REUSED, "00100001")]
 
 
 def test_session_reference_is_free_again_once_its_unexported_owner_drops_it(gateway: Gateway) -> None:
