@@ -94,7 +94,9 @@ AFFELNET = [
 
 
 @pytest.mark.parametrize(("diploma", "level", "duration", "years", "expected"), PARCOURSUP)
-def test_parcoursup_rules_table(diploma: str, level: int, duration: int, years: list[int], expected: RuleStatus) -> None:
+def test_parcoursup_rules_table(
+    diploma: str, level: int, duration: int, years: list[int], expected: RuleStatus
+) -> None:
     outcome = perimeter_outcome(_offer(diploma, level, duration, years), _profile("parcoursup"), TODAY)
     assert outcome.status is expected, outcome.trace
     assert outcome.trace, "staff must see which rule decided"

@@ -26,7 +26,7 @@ def test_exported_sessions_belong_to_their_formation_after_upgrade(tmp_path: Pat
         command.upgrade(_alembic(connection), "0004")
         connection.execute(
             text(
-                "INSERT INTO session_history (session_reference, formation_reference, start, \"end\", "
+                'INSERT INTO session_history (session_reference, formation_reference, start, "end", '
                 "first_exported_at, first_feed_id) VALUES ('00100001', '202611270001', '20270901', "
                 "'20290630', :at, 'intercarif_x')"
             ),
