@@ -41,6 +41,11 @@ the right check letter, NDAs have 11 digits, Certifinfo codes 5-6 digits, RNCP c
       202604010006  MODALITIES_NONE               the three modalities answered "non"
       202604010007  RNCP_FORMAT                   RNCP code with 6 digits
 
+* What each offer prepares (`diploma`, issue #8): the catalogue's diploma type from the
+  certification's key (`DIPLOMA_TYPES`), an invented 8-character CFD, a 10-character MEF for
+  the Affelnet diplomas (CAP, Bac pro, BP), and an end of validity: one expired
+  (`cap_plaisance`) and one ending before 31 August 2028 (`bts_cpi`), to show the validity gate.
+
 `sample_offers_broken.jsonl` shows input rejection: line 1 is well-formed JSON but not an Offer
 (the required key `certifinfo` is missing), line 2 is not even valid JSON.
 """
