@@ -52,12 +52,10 @@ def perimeter_outcome(offer: Offer, profile: DestinationProfile, today: date) ->
     then the campaign, the certification's validity and the rules by diploma type. All reasons
     are reported at once, so staff fix an offer in one go.
     """
-    outcome = PerimeterOutcome(RuleStatus.PUBLISH)
+    outcome = PerimeterOutcome()
     for reason in outside_perimeter(offer, profile.perimeter):
         outcome.trace.append(reason + " — exclue")
-        outcome.reasons.append(reason)
-        outcome._graded.append((RuleStatus.OUT, reason))
-        outcome.status = RuleStatus.OUT
+        outcome.grade(RuleStatus.OUT, reason)
     distance = profile.perimeter.distance
     if distance is not None and offer.teaching_mode is TeachingMode.DISTANCE:
         reason = (
@@ -65,18 +63,6 @@ def perimeter_outcome(offer: Offer, profile: DestinationProfile, today: date) ->
             "(statut, en attente d'arbitrage)"
         )
         outcome.trace.append(reason)
-        if distance is not RuleStatus.PUBLISH:
-            outcome.reasons.append(reason)
-            outcome._graded.append((distance, reason))
-            if distance is RuleStatus.OUT or outcome.status is RuleStatus.PUBLISH:
-                outcome.status = distance
-    ruled = profile.catalogue.evaluate(offer, today)
-    outcome.trace += ruled.trace
-    outcome._graded += ruled._graded
-    if ruled.status is RuleStatus.OUT or (
-        ruled.status is RuleStatus.TO_VALIDATE and outcome.status is RuleStatus.PUBLISH
-    ):
-        outcome.status = ruled.status
-    wanted = RuleStatus.OUT if outcome.status is RuleStatus.OUT else RuleStatus.TO_VALIDATE
-    outcome.reasons = [reason for status, reason in outcome._graded if status is wanted]
+        outcome.grade(distance, reason)
+    outcome.merge(profile.catalogue.evaluate(offer, today))
     return outcome

@@ -90,10 +90,27 @@ class Campaign(BaseModel):
 
 @dataclass
 class PerimeterOutcome:
-    status: RuleStatus
-    reasons: list[str] = field(default_factory=list)  # why out, or why validation is needed
-    trace: list[str] = field(default_factory=list)  # every rule consulted, in French
-    _graded: list[tuple[RuleStatus, str]] = field(default_factory=list, repr=False)
+    """The offer's status for one destination, why, and every gate and rule consulted."""
+
+    status: RuleStatus = RuleStatus.PUBLISH
+    trace: list[str] = field(default_factory=list)  # every gate and rule consulted, in French
+    graded: list[tuple[RuleStatus, str]] = field(default_factory=list)  # each finding with its status
+
+    def grade(self, status: RuleStatus, reason: str) -> None:
+        """Record a finding; the worst status found so far is the offer's."""
+        if _RANK[status] > _RANK[self.status]:
+            self.status = status
+        self.graded.append((status, reason))
+
+    def merge(self, other: PerimeterOutcome) -> None:
+        self.trace += other.trace
+        for status, reason in other.graded:
+            self.grade(status, reason)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the offer is out (or, if not out, why it needs validation): all at once."""
+        return [reason for status, reason in self.graded if status is self.status and status is not RuleStatus.PUBLISH]
 
 
 class Catalogue(BaseModel):
@@ -105,14 +122,11 @@ class Catalogue(BaseModel):
     rules: list[PerimeterRule] = Field(default_factory=list)
 
     def evaluate(self, offer: Offer, today: date) -> PerimeterOutcome:
-        outcome = PerimeterOutcome(RuleStatus.PUBLISH)
+        outcome = PerimeterOutcome()
         if self.campaign is not None:
             self._check_campaign(offer, today, self.campaign, outcome)
         if self.rules:
             self._apply_rules(offer, outcome)
-        if outcome.status is RuleStatus.OUT:
-            # A rule asking for validation is moot once another gate excludes the offer.
-            outcome.reasons = [reason for status, reason in outcome._graded if status is RuleStatus.OUT]
         return outcome
 
     def _check_campaign(self, offer: Offer, today: date, campaign: Campaign, outcome: PerimeterOutcome) -> None:
@@ -127,7 +141,7 @@ class Catalogue(BaseModel):
             seen = ", ".join(f"{d:%d/%m/%Y}" for d in starts[:3]) if starts else "aucune date de début connue"
             reason = f"aucune session ne commence dans la {window} (débuts : {seen})"
             outcome.trace.append(reason + " — exclue")
-            _worsen(outcome, RuleStatus.OUT, reason)
+            outcome.grade(RuleStatus.OUT, reason)
         if not campaign.check_validity:
             return
         valid_until = offer.diploma.valid_until if offer.diploma else None
@@ -138,14 +152,14 @@ class Catalogue(BaseModel):
         elif end < today:
             reason = f"certification expirée le {end:%d/%m/%Y}"
             outcome.trace.append(reason + " — exclue")
-            _worsen(outcome, RuleStatus.OUT, reason)
+            outcome.grade(RuleStatus.OUT, reason)
         elif end < deadline:
             reason = (
                 f"certification valable jusqu'au {end:%d/%m/%Y}, avant le {deadline:%d/%m/%Y} "
                 f"(fin de la campagne {year})"
             )
             outcome.trace.append(reason + " — exclue")
-            _worsen(outcome, RuleStatus.OUT, reason)
+            outcome.grade(RuleStatus.OUT, reason)
         else:
             outcome.trace.append(
                 f"certification valable jusqu'au {end:%d/%m/%Y} (au moins jusqu'au {deadline:%d/%m/%Y}) — retenue"
@@ -156,14 +170,14 @@ class Catalogue(BaseModel):
         if diploma is None:
             reason = "type de diplôme non renseigné (champ diploma.type) : cette destination décide par type de diplôme"
             outcome.trace.append(reason + " — exclue")
-            _worsen(outcome, RuleStatus.OUT, reason)
+            outcome.grade(RuleStatus.OUT, reason)
             return
         candidates = [(n, rule) for n, rule in enumerate(self.rules, start=1) if diploma in rule.diploma]
         if not candidates:
             named = sorted({d.value for rule in self.rules for d in rule.diploma if rule.status is not RuleStatus.OUT})
             reason = f"aucune règle pour le type de diplôme {diploma.value} (règles : {', '.join(named)})"
             outcome.trace.append(reason + " — exclue")
-            _worsen(outcome, RuleStatus.OUT, reason)
+            outcome.grade(RuleStatus.OUT, reason)
             return
         missed: list[str] = []
         for number, rule in candidates:
@@ -174,17 +188,10 @@ class Catalogue(BaseModel):
                 continue
             outcome.trace.append(f"{rule.title(number)} — s'applique")
             if rule.status is not RuleStatus.PUBLISH:
-                _worsen(outcome, rule.status, rule.title(number))
+                outcome.grade(rule.status, rule.title(number))
             return
         reason = f"aucune règle {diploma.value} ne s'applique ({' ; '.join(missed)})"
-        _worsen(outcome, RuleStatus.OUT, reason)
-
-
-def _worsen(outcome: PerimeterOutcome, status: RuleStatus, reason: str) -> None:
-    if _RANK[status] > _RANK[outcome.status]:
-        outcome.status = status
-    outcome.reasons.append(reason)
-    outcome._graded.append((status, reason))
+        outcome.grade(RuleStatus.OUT, reason)
 
 
 def _session_starts(offer: Offer) -> set[date]:
