@@ -35,6 +35,8 @@ def test_operator_approves_a_to_validate_offer_on_the_approvals_page(live_server
         assert "202611270001" in page and "soumis à validation du recteur" in page
         assert "Approuver pour" not in page  # viewers read only
     with staff_client(live_server, "olga") as client:
+        offer_page = client.get("/offers/202611270001").text
+        assert "en attente d'approbation" in cell(offer_page, "//tr[@data-destination='parcoursup']")
         page = client.get("/approvals?destination=parcoursup").text
         row = "//tr[@data-destination='parcoursup'][@data-reference='202611270001']"
         assert "MC" in cell(page, row)
