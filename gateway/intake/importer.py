@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, update
+from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.orm import Session
 
 from gateway.config import RulesSettings
@@ -182,12 +182,12 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
             problems += [p for p in reused if (p.code, p.session_reference) not in seen]
             declared = {s.reference for s in item.offer.sessions}
             mine = held.setdefault(item.offer.reference, set())
-            for reference in sorted(declared - set(owners) - set(exported)):
+            for reference in sorted(r for r in declared if r not in owners and r not in exported):
                 owners[reference] = item.offer.reference  # later records of the file see the claim
                 claims[reference] = item.offer.reference
                 mine.add(reference)
             # Sessions this formation no longer declares are free again (unless exported: history keeps them).
-            for reference in sorted(mine - declared - set(exported)):
+            for reference in sorted(r for r in mine if r not in declared and r not in exported):
                 if owners.get(reference, item.offer.reference) == item.offer.reference:
                     owners.pop(reference, None)
                     mine.discard(reference)
@@ -231,7 +231,7 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
         db.execute(delete(SessionOwnerRow).where(SessionOwnerRow.session_reference.in_(released)))
     if claims:
         db.execute(
-            insert(SessionOwnerRow),
+            insert(cast(Table, SessionOwnerRow.__table__)),  # Core: the ORM's bulk path costs more than the rows
             [
                 {"session_reference": session, "formation_reference": formation, "claimed_at": state.now}
                 for session, formation in claims.items()

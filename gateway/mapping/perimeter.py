@@ -64,5 +64,6 @@ def perimeter_outcome(offer: Offer, profile: DestinationProfile, today: date) ->
         )
         outcome.trace.append(reason)
         outcome.grade(distance, reason)
-    outcome.merge(profile.catalogue.evaluate(offer, today))
+    if profile.campaign is not None or profile.rules:
+        outcome.merge(profile.catalogue.evaluate(offer, today))
     return outcome
