@@ -38,6 +38,7 @@ from gateway.demo.make_samples import (
     _siren,
     _with_luhn_check_digit,
     _with_uai_check_letter,
+    diploma_of,
 )
 
 DEFAULT_COUNT = 100_000
@@ -182,10 +183,11 @@ def _grow(base: str, fillers: Sequence[str], target: int, rng: random.Random) ->
 
 def _cert_blocks(rng: random.Random, variants: int = 3) -> list[_CertBlock]:
     blocks: list[_CertBlock] = []
-    for cert in CERTIFICATIONS.values():
+    for key, cert in CERTIFICATIONS.items():
         family = FAMILIES[cert.family]
         for _ in range(variants):
-            blocks.append(_block(cert, family.rhythm, family.alternance, family.content_tail, family.end, rng))
+            block = _block(cert, family.rhythm, family.alternance, family.content_tail, family.end, rng)
+            blocks.append(_with_diploma(block, diploma_of(key, cert)))
     return blocks
 
 
@@ -302,6 +304,12 @@ def _organisations(rng: random.Random, count: int = 400) -> list[_Org]:
         places_json = [_ENCODE(place).encode() for place in places]
         orgs.append(_Org(party, places, domain, _ENCODE(party)[1:-1].encode(), places_json))
     return orgs
+
+
+def _with_diploma(block: _CertBlock, diploma: dict[str, object]) -> _CertBlock:
+    """What the offer prepares (issue #8): type, CFD, MEF, end of validity, as in the demo data."""
+    body = {**block.body, "diploma": diploma}
+    return _CertBlock(block.head, body, block.span, block.end, block.head_json, _ENCODE(body)[1:-1].encode())
 
 
 def _picks(n: int, seed: int) -> Iterator[tuple[int, _CertBlock, _Org]]:

@@ -75,6 +75,7 @@ def base_offer(reference: str = "202611270001", session_refs: tuple[str, ...] = 
         "duration_years": 2,
         "entry_level": 4,
         "exit_level": 5,
+        "diploma": {"type": "BTS", "cfd": "32031213", "valid_until": "2030-08-31"},
         "objective": "Former des managers d'unité commerciale.",
         "expected_results": "BTS (niveau 5).",
         "content": "Gestion opérationnelle, animation, relation client.",

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -33,6 +34,7 @@ OUTCOME_LABELS = {
     Outcome.UPDATED: "mise à jour",
     Outcome.UNCHANGED: "inchangée",
     Outcome.REJECTED: "rejetée",
+    Outcome.REPEATED: "répétée (remplacée plus loin dans le fichier)",  # issue #8
 }
 
 
@@ -46,7 +48,9 @@ def import_summary(console: Console, report: ImportReport) -> None:
     counts = report.counts()
     console.print(
         f"Import de {report.source} : {len(report.results)} enregistrement(s) — "
-        + ", ".join(f"{OUTCOME_LABELS[o]} {counts.get(o, 0)}" for o in Outcome),
+        + ", ".join(
+            f"{OUTCOME_LABELS[o]} {counts.get(o, 0)}" for o in Outcome if o is not Outcome.REPEATED or counts.get(o)
+        ),
         highlight=False,
     )
 
@@ -154,7 +158,7 @@ def offer_detail(console: Console, database: Database, config: GatewayConfig, re
     for column in ("destination", "décision", "pourquoi"):
         table.add_column(column)
     for profile, decision in explained:
-        label, why = _decision_text(decision)
+        label, why = _decision_text(decision, profile.name)
         table.add_row(profile.name, label, why)
     console.print(table)
     with database.session() as db:
@@ -165,14 +169,25 @@ def offer_detail(console: Console, database: Database, config: GatewayConfig, re
     return True
 
 
-def _decision_text(decision: OfferDecision) -> tuple[str, str]:
+def _decision_text(decision: OfferDecision, destination: str = "DESTINATION") -> tuple[str, str]:
+    label, why = _verdict_text(decision, destination)
+    if decision.trace:
+        # The perimeter's gates and rules, one line each (issue #8): staff see which rule decided.
+        why += "\n[dim]" + "\n".join(f"· {escape(line)}" for line in decision.trace) + "[/]"
+    return label, why
+
+
+def _verdict_text(decision: OfferDecision, destination: str) -> tuple[str, str]:
     if decision.verdict is Verdict.EXPORTED:
         why = "dans le périmètre, valide"
         if decision.problems:
             why += " ; sessions retenues :\n" + _problem_lines(decision.problems)
         return "exportée", why
     if decision.verdict is Verdict.OUT_OF_PERIMETER:
-        return "hors périmètre", "\n".join(decision.reasons)
+        return "hors périmètre", escape("\n".join(decision.reasons))
+    if decision.verdict is Verdict.AWAITING_APPROVAL:
+        hint = f"\napprouver : lheo-gateway offers approve {decision.reference} --destination {destination}"
+        return "à valider", escape("\n".join(decision.reasons) + hint)
     return "quarantaine", _problem_lines(decision.problems)
 
 
@@ -182,14 +197,24 @@ def dry_run_explanations(console: Console, results: list[DestinationResult]) -> 
         for column in ("offre", "décision", "pourquoi"):
             table.add_column(column)
         for decision in result.decisions:
-            label, why = _decision_text(decision)
+            label, why = _decision_text(decision, result.destination)
             table.add_row(decision.reference, label, why)
         console.print(table)
 
 
 def export_summary(console: Console, results: list[DestinationResult], *, dry_run: bool) -> None:
     table = Table(title="Export (simulation)" if dry_run else "Export")
-    for column in ("destination", "offres lues", "exportées", "hors périmètre", "quarantaine", "sessions", "flux"):
+    columns = (
+        "destination",
+        "offres lues",
+        "exportées",
+        "hors périmètre",
+        "à valider",
+        "quarantaine",
+        "sessions",
+        "flux",
+    )
+    for column in columns:
         table.add_column(column, justify="right" if column not in ("destination", "flux") else "left")
     for result in results:
         feed = result.note if result.feed is None else f"{result.feed.path.name} ({result.feed.size:,} o)"
@@ -198,6 +223,7 @@ def export_summary(console: Console, results: list[DestinationResult], *, dry_ru
             str(result.considered),
             str(result.exported),
             str(result.out_of_perimeter),
+            str(result.awaiting_approval),
             str(result.quarantined),
             f"{result.sessions_exported} (+{result.sessions_held_back} retenues)"
             if result.sessions_held_back

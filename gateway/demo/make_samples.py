@@ -41,6 +41,11 @@ the right check letter, NDAs have 11 digits, Certifinfo codes 5-6 digits, RNCP c
       202604010006  MODALITIES_NONE               the three modalities answered "non"
       202604010007  RNCP_FORMAT                   RNCP code with 6 digits
 
+* What each offer prepares (`diploma`, issue #8): the catalogue's diploma type from the
+  certification's key (`DIPLOMA_TYPES`), an invented 8-character CFD, a 10-character MEF for
+  the Affelnet diplomas (CAP, Bac pro, BP), and an end of validity: one expired
+  (`cap_plaisance`) and one ending before 31 August 2028 (`bts_cpi`), to show the validity gate.
+
 `sample_offers_broken.jsonl` shows input rejection: line 1 is well-formed JSON but not an Offer
 (the required key `certifinfo` is missing), line 2 is not even valid JSON.
 """
@@ -1392,6 +1397,41 @@ def _contacts(spec: Spec) -> list[dict[str, object]]:
     return contacts
 
 
+# What each certification prepares, as the ministries' catalogue names it (issue #8): the key
+# prefix of CERTIFICATIONS gives the diploma type. CFD and MEF codes are invented but well
+# formed (8 and 10 characters; a MEF ends with the duration then the year, `…21` = 2 years, 1st).
+DIPLOMA_TYPES: tuple[tuple[str, str, str], ...] = (
+    # (key prefix, diploma type, first 3 digits of the MEF; "" = no MEF: not an Affelnet diploma)
+    ("capa_", "CAPA", "271"),
+    ("cap_", "CAP", "241"),
+    ("bacpro_cgea", "BAC PRO AGRICOLE", "276"),
+    ("bacpro_", "BAC PRO", "247"),
+    ("bp_", "BP", "254"),
+    ("btsa_", "BTSA", ""),
+    ("bts_", "BTS", ""),
+    ("but_", "BUT", ""),
+    ("lp_", "LICENCE PRO", ""),
+    ("licence_", "LICENCE", ""),
+    ("tp_", "TH", ""),
+    ("titre_", "TH", ""),
+    ("de", "DE", ""),
+    ("master_", "MASTER", ""),
+)
+# End of validity: most certifications run well beyond the 2027 campaign; one has expired and
+# one ends before 31 August 2028 (the campaign's deadline), to show the validity gate.
+VALIDITY = {"cap_plaisance": "2026-08-31", "bts_cpi": "2028-06-30"}
+
+
+def diploma_of(cert_key: str, cert: Certification) -> dict[str, object]:
+    diploma_type, mef_prefix = next((kind, mef) for prefix, kind, mef in DIPLOMA_TYPES if cert_key.startswith(prefix))
+    cfd = f"{cert.exit_level}{cert.duration}{int(cert.certifinfo) % 1_000_000:06d}"
+    diploma: dict[str, object] = {"type": diploma_type, "cfd": cfd}
+    if mef_prefix:
+        diploma["mef"] = [f"{mef_prefix}{cfd[3:8]}{cert.duration}1"]
+    diploma["valid_until"] = VALIDITY.get(cert_key, "2031-08-31")
+    return diploma
+
+
 def build_offer(spec: Spec, reference: str, created: date, refs: Iterator[str]) -> dict[str, object]:
     cert = CERTIFICATIONS[spec.cert]
     family = FAMILIES[cert.family]
@@ -1435,6 +1475,7 @@ def build_offer(spec: Spec, reference: str, created: date, refs: Iterator[str]) 
     offer["sessions"] = _sessions(spec, cert, years, refs)
     offer["updated_at"] = f"{(created + timedelta(days=23)).isoformat()}T10:{created.day:02d}:00+01:00"
     _consumer_fields(offer, spec, cert, created)
+    offer["diploma"] = diploma_of(spec.cert, cert)
     return offer
 
 

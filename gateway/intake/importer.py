@@ -3,6 +3,17 @@
 Every record ends up somewhere: an offer row (accepted or not, with its problems) or, when it
 cannot even be tied to a formation reference, an import rejection row. The whole file is one
 transaction, so a file that turns out to be malformed halfway changes nothing.
+
+File-wide rules (issue #8), so that importing the same file twice gives the same result from
+the first time:
+- a formation reference repeated in the file: the **last** record wins (it is the latest state
+  the back-office exported); earlier ones are reported `repeated` and the winner carries a
+  FORMATION_REFERENCE_REPEATED warning naming their lines; created / updated is judged
+  against the store as it was before the file;
+- a session reference belongs to the first formation that declared it (store or file);
+- duplicates are computed once the whole file is in, over the store as it now stands, and
+  both look-alikes get the warning: the result does not depend on record order or on which
+  offers were stored before.
 """
 
 from __future__ import annotations
@@ -14,22 +25,36 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import insert, update
+from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.orm import Session
 
 from gateway.config import RulesSettings
 from gateway.intake.input_errors import problems_from_validation_error
 from gateway.intake.models import Offer
 from gateway.intake.reader import read_records
-from gateway.problems import Code, Problem, error
+from gateway.problems import Code, Problem, error, warning
 from gateway.rules.offer_checks import check_offer
-from gateway.rules.store_checks import OfferSummary, duplicate_problems, session_history_problems, session_starts
+from gateway.rules.store_checks import (
+    duplicate_warning,
+    session_history_problems,
+    session_owner_problems,
+    session_spans,
+    session_starts,
+    spans_overlap,
+)
 from gateway.store.database import Database
-from gateway.store.queries import dump_problems, existing_digests, look_alikes, session_history
-from gateway.store.tables import ImportRejectionRow, OfferRow
+from gateway.store.intake_queries import (
+    StoredState,
+    duplicate_groups,
+    owned_sessions,
+    session_owners,
+    stored_states,
+)
+from gateway.store.queries import dump_problems, load_problems_json, session_history
+from gateway.store.tables import ImportRejectionRow, OfferRow, SessionOwnerRow
 
 
 class Outcome(StrEnum):
@@ -37,6 +62,7 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     REJECTED = "rejected"  # stored, but not exportable until fixed
+    REPEATED = "repeated"  # the reference comes again later in the file: that later record wins
 
 
 @dataclass(frozen=True)
@@ -74,19 +100,34 @@ class _Prepared:
     problems: list[Problem]
 
 
+@dataclass
+class _FileState:
+    """What the import remembers across batches of one file."""
+
+    source: str
+    now: datetime
+    # The store before the file, for each reference met (None: not stored).
+    before: dict[str, StoredState | None] = field(default_factory=dict)
+    lines: dict[str, list[int]] = field(default_factory=dict)  # lines of each reference, in order
+    written: set[str] = field(default_factory=set)  # references with a row (before or from this file)
+    final: dict[str, tuple[str, str, bool]] = field(default_factory=dict)  # digest, problems, accepted
+    keys: set[str] = field(default_factory=set)  # duplicate keys to recompute at the end
+    pending: list[tuple[int, str | None, Outcome | None, list[Problem]]] = field(default_factory=list)
+
+
 def import_file(database: Database, path: Path, rules: RulesSettings, *, now: datetime | None = None) -> ImportReport:
     """Import every record of `path` in one transaction, working by batches of store look-ups."""
-    now = now or datetime.now(UTC)
-    report = ImportReport(source=str(path))
+    state = _FileState(str(path), now or datetime.now(UTC))
     with database.session() as db, db.begin():
         batch: list[_Prepared] = []
         for record in read_records(path):
             batch.append(_prepare(record.line, record.data, rules))
             if len(batch) >= BATCH_SIZE:
-                _import_batch(db, batch, str(path), now, report)
+                _import_batch(db, batch, state)
                 batch = []
-        _import_batch(db, batch, str(path), now, report)
-    return report
+        _import_batch(db, batch, state)
+        _recheck_duplicates(db, state)
+    return _report(state)
 
 
 def _prepare(line: int, data: Any, rules: RulesSettings) -> _Prepared:
@@ -102,7 +143,7 @@ def _prepare(line: int, data: Any, rules: RulesSettings) -> _Prepared:
         if reference is None and not any(p.path == "reference" for p in problems):
             problems.insert(0, error(Code.INPUT_MISSING_FIELD, "reference", "La référence formation est absente."))
         return _Prepared(line, data, reference, None, problems)
-    return _Prepared(line, data, reference, offer, check_offer(offer, rules))
+    return _Prepared(line, data, reference, offer, check_offer(offer, rules, data))
 
 
 def duplicate_key(offer: Offer) -> str:
@@ -110,60 +151,181 @@ def duplicate_key(offer: Offer) -> str:
     return f"{offer.certifinfo}|{offer.effective_formateur.siret}"
 
 
-def _import_batch(db: Session, batch: list[_Prepared], source: str, now: datetime, report: ImportReport) -> None:
+def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> None:
     if not batch:
         return
     offers = [item.offer for item in batch if item.offer is not None]
-    stored = existing_digests(db, [item.reference for item in batch if item.reference])
-    history = session_history(db, (s.reference for offer in offers for s in offer.sessions))
-    alikes = look_alikes(db, {duplicate_key(offer) for offer in offers})
+    new_refs = [item.reference for item in batch if item.reference and item.reference not in state.before]
+    stored = stored_states(db, new_refs)
+    for reference in new_refs:
+        state.before[reference] = stored.get(reference)
+        if reference in stored:
+            state.written.add(reference)
+            if stored[reference].duplicate_key:
+                state.keys.add(stored[reference].duplicate_key or "")
+    session_refs = [s.reference for offer in offers for s in offer.sessions]
+    history = session_history(db, session_refs)
+    owners, exported = session_owners(db, session_refs)
+    held = owned_sessions(db, {offer.reference for offer in offers})
     inserts: dict[str, dict[str, Any]] = {}
     updates: dict[str, dict[str, Any]] = {}
+    claims: dict[str, str] = {}  # session reference → formation claiming it in this batch
+    released: list[str] = []
     rejections: list[dict[str, Any]] = []
     for item in batch:
-        problems = item.problems
+        problems = list(item.problems)
         if item.offer is not None:
-            key = duplicate_key(item.offer)
-            problems = problems + session_history_problems(item.offer, history)
-            problems += duplicate_problems(item.offer, alikes.get(key, []))
-            # Later records of the file are compared with this one too.
-            alikes.setdefault(key, []).append(OfferSummary(item.offer.reference, session_starts(item.offer)))
+            problems += session_history_problems(item.offer, history)
+            reused = session_owner_problems(item.offer, owners, exported)
+            # One problem per session: the history's own wording wins when both apply.
+            seen = {(p.code, p.session_reference) for p in problems}
+            problems += [p for p in reused if (p.code, p.session_reference) not in seen]
+            declared = {s.reference for s in item.offer.sessions}
+            mine = held.setdefault(item.offer.reference, set())
+            for reference in sorted(r for r in declared if r not in owners and r not in exported):
+                owners[reference] = item.offer.reference  # later records of the file see the claim
+                claims[reference] = item.offer.reference
+                mine.add(reference)
+            # Sessions this formation no longer declares are free again (unless exported: history keeps them).
+            for reference in sorted(r for r in mine if r not in declared and r not in exported):
+                if owners.get(reference, item.offer.reference) == item.offer.reference:
+                    owners.pop(reference, None)
+                    mine.discard(reference)
+                    if claims.pop(reference, None) is None:
+                        released.append(reference)
         if item.reference is None:
             rejections.append(
                 {
-                    "source": source,
+                    "source": state.source,
                     "line": item.line,
                     "raw": canonical_json(item.data),
                     "problems": dump_problems(problems),
-                    "rejected_at": now,
+                    "rejected_at": state.now,
                 }
             )
-            report.results.append(RecordResult(item.line, None, Outcome.REJECTED, problems))
+            state.pending.append((item.line, None, Outcome.REJECTED, problems))
             continue
-        row = _row_values(item, problems, source, now)
-        accepted = row["accepted"]
-        previous = stored.get(item.reference)
-        if previous is None:
-            outcome = Outcome.CREATED
-            inserts[item.reference] = row | {"first_imported_at": now}
-        elif previous == (row["payload_sha256"], row["problems"]):
-            outcome = Outcome.UNCHANGED
+        earlier = state.lines.setdefault(item.reference, [])
+        if earlier:
+            problems.append(_repeated_warning(item.reference, earlier, item.line))
+        earlier.append(item.line)
+        row = _row_values(item, problems, state.source, state.now)
+        if item.offer is not None:
+            state.keys.add(row["duplicate_key"])
+        before = state.before.get(item.reference)
+        if before is not None and item.reference not in updates and _same_as_stored(before, row):
+            # Unchanged record: the row stays as it is (its duplicate warnings are rechecked at the end).
+            state.final[item.reference] = (before.payload_sha256, before.problems, row["accepted"])
+            state.pending.append((item.line, item.reference, None, problems))
+            continue
+        if item.reference in state.written:
+            inserts.pop(item.reference, None)
+            updates[item.reference] = row
+        elif item.reference in inserts:  # repeated within the batch: the later record wins
+            inserts[item.reference] = row | {"first_imported_at": state.now}
         else:
-            outcome = Outcome.UPDATED
-            if item.reference in inserts:  # repeated within the batch: the later record wins
-                inserts[item.reference] = inserts[item.reference] | row
-            else:
-                updates[item.reference] = row
-        stored[item.reference] = (row["payload_sha256"], row["problems"])
-        report.results.append(
-            RecordResult(item.line, item.reference, outcome if accepted else Outcome.REJECTED, problems)
+            inserts[item.reference] = row | {"first_imported_at": state.now}
+        state.final[item.reference] = (row["payload_sha256"], row["problems"], row["accepted"])
+        state.pending.append((item.line, item.reference, None, problems))
+    if released:
+        db.execute(delete(SessionOwnerRow).where(SessionOwnerRow.session_reference.in_(released)))
+    if claims:
+        db.execute(
+            insert(cast(Table, SessionOwnerRow.__table__)),  # Core: the ORM's bulk path costs more than the rows
+            [
+                {"session_reference": session, "formation_reference": formation, "claimed_at": state.now}
+                for session, formation in claims.items()
+            ],
         )
     if inserts:
         db.execute(insert(OfferRow), list(inserts.values()))
+        state.written.update(inserts)
     if updates:
         db.execute(update(OfferRow), [row | {"reference": ref} for ref, row in updates.items()])
     if rejections:
         db.execute(insert(ImportRejectionRow), rejections)
+
+
+def _same_as_stored(before: StoredState, row: dict[str, Any]) -> bool:
+    """Same payload and same problems, leaving aside the duplicate warnings recomputed at the end."""
+    problems: str = row["problems"]
+    if before.payload_sha256 != row["payload_sha256"]:
+        return False
+    if '"DUPLICATE_SUSPECTED"' in before.problems:
+        return _without_duplicate_warning(before.problems) == problems
+    return before.problems == problems
+
+
+def _without_duplicate_warning(problems: str) -> str:
+    # Plain JSON, not Problem models: this runs for every stored look-alike of a large import.
+    # Same encoding as `dump_problems`, so the texts compare equal when the problems do.
+    kept = [item for item in json.loads(problems) if item.get("code") != Code.DUPLICATE_SUSPECTED.value]
+    return json.dumps(kept, ensure_ascii=False, sort_keys=True)
+
+
+def _repeated_warning(reference: str, earlier: list[int], line: int) -> Problem:
+    where = ", ".join(map(str, earlier))
+    return warning(
+        Code.FORMATION_REFERENCE_REPEATED,
+        "reference",
+        f"La référence formation {reference} apparaît plusieurs fois dans le fichier (ligne(s) {where} puis "
+        f"{line}) : seul le dernier enregistrement, ligne {line}, est retenu.",
+    )
+
+
+def _recheck_duplicates(db: Session, state: _FileState) -> None:
+    """Flag look-alikes over the store as it stands with the whole file in: symmetric, order-free."""
+    changed: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for group in duplicate_groups(db, state.keys).values():
+        for offer in group:
+            seen.add(offer.reference)
+            matches = [
+                other.reference
+                for other in group
+                if other.reference != offer.reference and spans_overlap(offer.spans, other.spans)
+            ]
+            found = duplicate_warning(offer.certifinfo, matches)
+            problems = _without_duplicate_warning(offer.problems)
+            if found is not None:
+                problems = problems[:-1] + (", " if problems != "[]" else "") + dump_problems([found])[1:]
+            if problems != offer.problems:
+                changed.append({"reference": offer.reference, "problems": problems})
+            if offer.reference in state.final:
+                digest, _, accepted = state.final[offer.reference]
+                state.final[offer.reference] = (digest, problems, accepted)
+    # Offers of the file that are not live (archived, deleted) are compared with nobody.
+    for reference, (digest, stored, accepted) in list(state.final.items()):
+        if reference in seen or '"DUPLICATE_SUSPECTED"' not in stored:
+            continue
+        cleared = _without_duplicate_warning(stored)
+        state.final[reference] = (digest, cleared, accepted)
+        changed.append({"reference": reference, "problems": cleared})
+    if changed:
+        db.execute(update(OfferRow), changed)
+
+
+def _report(state: _FileState) -> ImportReport:
+    report = ImportReport(source=state.source)
+    last_line = {reference: lines[-1] for reference, lines in state.lines.items()}
+    for line, reference, outcome, problems in state.pending:
+        if reference is None:
+            report.results.append(RecordResult(line, None, outcome or Outcome.REJECTED, problems))
+            continue
+        if line != last_line[reference]:
+            report.results.append(RecordResult(line, reference, Outcome.REPEATED, problems))
+            continue
+        digest, stored_problems, accepted = state.final[reference]
+        before = state.before.get(reference)
+        if before is None:
+            outcome = Outcome.CREATED
+        elif (before.payload_sha256, before.problems) == (digest, stored_problems):
+            outcome = Outcome.UNCHANGED
+        else:
+            outcome = Outcome.UPDATED
+        final_problems = load_problems_json(stored_problems)
+        report.results.append(RecordResult(line, reference, outcome if accepted else Outcome.REJECTED, final_problems))
+    return report
 
 
 def _row_values(item: _Prepared, problems: list[Problem], source: str, now: datetime) -> dict[str, Any]:
@@ -178,6 +340,7 @@ def _row_values(item: _Prepared, problems: list[Problem], source: str, now: date
         "duplicate_key": duplicate_key(offer) if offer else None,
         "session_references": " ".join(s.reference for s in offer.sessions) if offer else "",
         "session_starts": " ".join(sorted(session_starts(offer))) if offer else "",
+        "session_spans": " ".join(session_spans(offer)) if offer else "",
         "payload": payload,
         "payload_sha256": hashlib.sha256(payload.encode()).hexdigest(),
         "accepted": offer is not None and not any(p.blocks_offer for p in problems),

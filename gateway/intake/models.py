@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 
 def _fold_status(value: object) -> object:
@@ -153,13 +154,80 @@ class Hours(_Record):
     total: int | None = Field(default=None, ge=0, le=99999, description="Durée totale en heures")
 
 
+# --- What the offer prepares (issue #8): the ministries' catalogue decides by diploma type. ---
+
+
+class DiplomaType(StrEnum):
+    """Diploma types of the ministries' apprenticeship catalogue (its perimeter rules name them)."""
+
+    CAP = "CAP"
+    CAPA = "CAPA"
+    BAC_PRO = "BAC PRO"
+    BAC_PRO_AGRICOLE = "BAC PRO AGRICOLE"
+    BP = "BP"
+    BPA = "BPA"
+    BMA = "BMA"
+    MC = "MC"  # mention complémentaire
+    CS = "CS"  # certificat de spécialisation (agricole)
+    BTS = "BTS"
+    BTSA = "BTSA"
+    BUT = "BUT"
+    BM = "BM"  # brevet de maîtrise
+    DCG = "DCG"
+    TH = "TH"  # titre homologué / titre professionnel (RNCP)
+    LICENCE_PRO = "LICENCE PRO"
+    LICENCE = "LICENCE"
+    MASTER = "MASTER"
+    INGENIEUR = "INGENIEUR"
+    DE = "DE"  # diplôme d'État (santé, social)
+    AUTRE = "AUTRE"
+
+
+def _fold_diploma_type(value: object) -> object:
+    """`Bac pro`, `bac  pro`, `BAC-PRO` all mean `BAC PRO`: case, accents and separators do not count."""
+    if isinstance(value, str):
+        plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+        return " ".join(plain.replace("-", " ").replace("_", " ").upper().split())
+    return value
+
+
+class Diploma(_Record):
+    """What the offer prepares, as the ministries' catalogue identifies it (all optional)."""
+
+    type: Annotated[DiplomaType | None, BeforeValidator(_fold_diploma_type)] = Field(
+        default=None, description="Type de diplôme du catalogue (CAP, BAC PRO, BP, BTS, BUT, TH, LICENCE PRO, DE…)"
+    )
+    cfd: str | None = Field(default=None, description="Code formation diplôme (CFD, Éducation nationale), 8 caractères")
+    mef: list[str] = Field(
+        default_factory=list, description="Codes MEF (10 caractères) de la 1re année, pour Affelnet"
+    )
+    valid_until: str | None = Field(
+        default=None, description="Fin de validité de la certification (AAAA-MM-JJ) ; absent = sans échéance connue"
+    )
+
+
+def _one_certification(value: object) -> object:
+    # The guide: 1 formation = 1 certification (option) = 1 Certifinfo code. A list is not a typo
+    # to coerce but a formation to split, so it gets the guide's rule rather than "doit être un texte".
+    if isinstance(value, list):
+        raise PydanticCustomError(
+            "one_certification",
+            "contient {count} codes : une formation prépare une seule certification (ou option), "
+            "identifiée par un seul code Certifinfo ; créez une formation par certification ou option",
+            {"count": len(value)},
+        )
+    return value
+
+
 class Offer(_Record):
     """A formation and its sessions, as declared in the back-office."""
 
     reference: str = Field(description="Référence formation, 12 chiffres")
     status: Annotated[FormationStatus, BeforeValidator(_fold_status)]
     title: str = Field(description="Intitulé (300 caractères au plus dans le formulaire)")
-    certifinfo: str = Field(description="Le code Certifinfo de la seule certification préparée")
+    certifinfo: Annotated[str, BeforeValidator(_one_certification)] = Field(
+        description="Le code Certifinfo de la seule certification préparée"
+    )
     rncp: str | None = Field(default=None, description="Code RNCP, `RNCP38368` ou `38368`")
     web_links: list[str] = Field(default_factory=list)
     modalities: Modalities
@@ -198,6 +266,8 @@ class Offer(_Record):
     recruitment_terms: str | None = Field(
         default=None, description="Modalités de recrutement (texte), ex. « Entretien, tests de positionnement »"
     )
+    # issue #8: what the offer prepares (Parcoursup / Affelnet perimeters).
+    diploma: Diploma | None = Field(default=None, description="Ce que prépare l'offre (type, CFD, MEF, validité)")
 
     @property
     def effective_formateur(self) -> Organisation:

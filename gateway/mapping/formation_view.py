@@ -119,6 +119,18 @@ def requirement_problems(offer: Offer, profile: DestinationProfile) -> list[Prob
             problems.append(error(Code.PROFILE_FIELD_REQUIRED, "rncp", f"{label} exige le code RNCP."))
         elif field is RequiredField.WEB_LINK and not offer.web_links:
             problems.append(error(Code.PROFILE_FIELD_REQUIRED, "web_links", f"{label} exige un lien web."))
+        elif field is RequiredField.CFD and not (offer.diploma and offer.diploma.cfd):
+            problems.append(
+                error(Code.PROFILE_FIELD_REQUIRED, "diploma.cfd", f"{label} exige le code formation diplôme (CFD).")
+            )
+        elif field is RequiredField.MEF and not (offer.diploma and offer.diploma.mef):
+            problems.append(
+                error(
+                    Code.PROFILE_FIELD_REQUIRED,
+                    "diploma.mef",
+                    f"{label} exige le code MEF (10 caractères) de la 1re année de la formation.",
+                )
+            )
         elif field is RequiredField.EXIT_LEVEL and offer.exit_level is None:
             problems.append(error(Code.PROFILE_FIELD_REQUIRED, "exit_level", f"{label} exige le niveau de sortie."))
         elif field in (RequiredField.PLACE, RequiredField.PLACE_UAI):

@@ -6,8 +6,11 @@ such offers are counted apart from quarantined ones.
 
 from __future__ import annotations
 
+from datetime import date
+
 from gateway.intake.models import Offer, TeachingMode
-from gateway.mapping.profiles import Modality, Perimeter
+from gateway.mapping.perimeter_rules import STATUS_LABELS, PerimeterOutcome, RuleStatus
+from gateway.mapping.profiles import DestinationProfile, Modality, Perimeter
 
 MODALITY_LABELS = {
     Modality.FORMATION_CONTINUE: "formation continue",
@@ -36,4 +39,31 @@ def outside_perimeter(offer: Offer, perimeter: Perimeter) -> list[str]:
         reasons.append("la 1re année du cursus n'est pas ouverte à l'apprentissage")
     if perimeter.exclude_distance and offer.teaching_mode is TeachingMode.DISTANCE:
         reasons.append("formation 100 % à distance, exclue de cette destination")
+    sirets = {offer.responsable.siret, offer.effective_formateur.siret} & set(perimeter.excluded_sirets)
+    for siret in sorted(sirets):
+        reasons.append(f"SIRET {siret} exclu par les règles de la destination")
     return reasons
+
+
+def perimeter_outcome(offer: Offer, profile: DestinationProfile, today: date) -> PerimeterOutcome:
+    """The offer's status for the destination, every gate and rule consulted in `trace`.
+
+    Basic gates (modalities, levels, excluded SIRETs) first, then the 100 % distance status,
+    then the campaign, the certification's validity and the rules by diploma type. All reasons
+    are reported at once, so staff fix an offer in one go.
+    """
+    outcome = PerimeterOutcome()
+    for reason in outside_perimeter(offer, profile.perimeter):
+        outcome.trace.append(reason + " — exclue")
+        outcome.grade(RuleStatus.OUT, reason)
+    distance = profile.perimeter.distance
+    if distance is not None and offer.teaching_mode is TeachingMode.DISTANCE:
+        reason = (
+            f"formation 100 % à distance : {STATUS_LABELS[distance]} pour cette destination "
+            "(statut, en attente d'arbitrage)"
+        )
+        outcome.trace.append(reason)
+        outcome.grade(distance, reason)
+    if profile.campaign is not None or profile.rules:
+        outcome.merge(profile.catalogue.evaluate(offer, today))
+    return outcome

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.mapping.perimeter_rules import Campaign, Catalogue, PerimeterRule, RuleStatus
+
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -32,6 +34,8 @@ class RequiredField(StrEnum):
     RNCP = "rncp"
     WEB_LINK = "web_link"
     EXIT_LEVEL = "exit_level"
+    CFD = "cfd"  # the diploma's CFD code (diploma.cfd)
+    MEF = "mef"  # at least one MEF code of the first year (diploma.mef), for Affelnet
 
 
 class Perimeter(BaseModel):
@@ -45,8 +49,13 @@ class Perimeter(BaseModel):
     entry_levels: list[int] = Field(default_factory=list)
     # Apprenticeship must be open in the first curriculum year (Parcoursup, Affelnet).
     first_year_open: bool = False
-    # 100 % distance offers are never sent (Affelnet).
+    # 100 % distance offers are never sent (legacy spelling of `distance = "out"`).
     exclude_distance: bool = False
+    # Status of 100 % distance offers (the catalogue: "non publié" pending arbitration): a
+    # status, not an error. Empty: distance offers are treated like the others.
+    distance: RuleStatus | None = None
+    # Offers whose responsable or formateur has one of these SIRETs are out (the catalogue's rules name some).
+    excluded_sirets: list[str] = Field(default_factory=list)
 
 
 class DestinationProfile(BaseModel):
@@ -59,6 +68,13 @@ class DestinationProfile(BaseModel):
     title_suffix: bool = False
     perimeter: Perimeter = Field(default_factory=Perimeter)
     requires: list[RequiredField] = Field(default_factory=list)
+    # The ministries' way (issue #8): a campaign window, and rules by diploma type, first match wins.
+    campaign: Campaign | None = None
+    rules: list[PerimeterRule] = Field(default_factory=list)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return Catalogue(campaign=self.campaign, rules=self.rules)
 
 
 class ProfileError(Exception):

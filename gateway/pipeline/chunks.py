@@ -12,13 +12,14 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
-from gateway.config import LheoSettings
+from gateway.config import LheoSettings, RulesSettings
 from gateway.mapping.profiles import DestinationProfile
 from gateway.outbox.feed_file import deflate_block
-from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.pipeline.offer_decision import Approval, OfferDecision, Verdict, decide, parse_stored
 from gateway.rules.geography import Geography
 from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.queries import StoredOffer
@@ -35,12 +36,15 @@ class ExportJob:
     lheo: LheoSettings
     schema_path: Path
     gzip_level: int
+    today: date | None = None  # the export's date: campaign and certification validity are judged on it
+    rules: RulesSettings | None = None  # the [rules] of this export (formateur approvals)
 
 
 @dataclass(frozen=True)
 class Chunk:
     offers: list[StoredOffer]
     history: Mapping[str, ExportedSessionDates]
+    approvals: Mapping[str, Approval] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,7 +58,18 @@ def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator, ge
     decisions = []
     fragments = []
     for stored in chunk.offers:
-        decision = decide(stored, parse_stored(stored), job.profile, job.lheo, chunk.history, validator, geography)
+        decision = decide(
+            stored,
+            parse_stored(stored),
+            job.profile,
+            job.lheo,
+            chunk.history,
+            validator,
+            geography,
+            today=job.today,
+            rules=job.rules,
+            approvals=chunk.approvals,
+        )
         if decision.verdict is Verdict.EXPORTED:
             fragments.append(decision.fragment)
             decision = replace(decision, fragment=b"")

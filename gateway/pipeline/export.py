@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.config import GatewayConfig
@@ -30,9 +30,18 @@ from gateway.outbox.retention import apply_retention
 from gateway.pipeline.chunks import CHUNK_SIZE, Chunk, ChunkRunner, ExportJob
 from gateway.pipeline.offer_decision import OfferDecision, Verdict
 from gateway.pipeline.row_spool import RowSpool
+from gateway.store.approvals import approvals_for
 from gateway.store.database import Database
 from gateway.store.queries import count_exportable, exportable_pages, session_history
-from gateway.store.tables import Base, ExportRunRow, FeedOfferRow, FeedRow, QuarantineRow, SessionHistoryRow
+from gateway.store.tables import (
+    Base,
+    ExportRunRow,
+    FeedOfferRow,
+    FeedRow,
+    PendingApprovalRow,
+    QuarantineRow,
+    SessionHistoryRow,
+)
 from gateway.validation.fragment_validator import FragmentValidator
 
 log = logging.getLogger(__name__)
@@ -48,6 +57,7 @@ class DestinationResult:
     exported: int = 0
     out_of_perimeter: int = 0
     quarantined: int = 0
+    awaiting_approval: int = 0
     sessions_exported: int = 0
     sessions_held_back: int = 0
     feed_id: str | None = None
@@ -61,10 +71,10 @@ def feed_id_for(destination: str, stem: str) -> str:
     return f"{destination}_{stem}"
 
 
-def _chunks(db: Session) -> Iterator[Chunk]:
+def _chunks(db: Session, destination: str) -> Iterator[Chunk]:
     for page in exportable_pages(db, CHUNK_SIZE):
         history = session_history(db, (ref for stored in page for ref in stored.session_references))
-        yield Chunk(page, history)
+        yield Chunk(page, history, approvals_for(db, destination, (stored.reference for stored in page)))
 
 
 def insert_ignoring_duplicates(db: Session, table: type) -> Any:
@@ -90,11 +100,18 @@ def export_destination(
     on_offer: Callable[[OfferDecision], None] | None = None,
 ) -> DestinationResult:
     result = DestinationResult(destination=profile.name, label=profile.label)
-    job = ExportJob(profile, config.lheo, config.validation.schema_path, config.outbox.gzip_level)
+    job = ExportJob(
+        profile,
+        config.lheo,
+        config.validation.schema_path,
+        config.outbox.gzip_level,
+        today=exported_at.date(),
+        rules=config.rules,
+    )
     started_at = datetime.now(UTC)
     if dry_run:
         with database.session() as reader:
-            for _chunk, outcome in runner.run(job, _chunks(reader)):
+            for _chunk, outcome in runner.run(job, _chunks(reader, profile.name)):
                 for decision in outcome.decisions:
                     _count(result, decision, dry_run=True)
                     if on_offer is not None:
@@ -108,7 +125,7 @@ def export_destination(
         writer.write(document_head(exported_at))
         # Read phase: nothing is written to the store, so its write lock stays free.
         with database.session() as reader:
-            for chunk, outcome in runner.run(job, _chunks(reader)):
+            for chunk, outcome in runner.run(job, _chunks(reader, profile.name)):
                 for decision in outcome.decisions:
                     _count(result, decision, dry_run=False)
                     if on_offer is not None:
@@ -118,7 +135,7 @@ def export_destination(
         written: WrittenFeed | None = None
         if result.exported == 0:
             writer.abort()
-            result.note = "aucune offre à transmettre : flux non émis"
+            result.note = _empty_note(database, profile.name)
             log.warning("destination %s: no offer to export, feed not emitted", profile.name)
         else:
             writer.write(DOCUMENT_TAIL)
@@ -157,6 +174,25 @@ def export_destination(
     return result
 
 
+def _empty_note(database: Database, destination: str) -> str:
+    """What staff must know when a destination has no offer left (issue #8)."""
+    note = "aucune offre à transmettre : flux non émis"
+    with database.session() as db:
+        previous = db.execute(
+            select(FeedRow.id, FeedRow.offer_count)
+            .where(FeedRow.destination == destination)
+            .order_by(FeedRow.id.desc())
+            .limit(1)
+        ).first()
+    if previous is not None:
+        note += (
+            f" ; le dernier flux {previous[0]} ({previous[1]} offre(s)) n'est plus à jour : l'API répond 410 "
+            "(FEED_EMPTY) à « latest », "
+            "un partenaire livré par fichier garde ce flux tant qu'il n'en reçoit pas d'autre"
+        )
+    return note
+
+
 def _spool_decision(
     spool: RowSpool, destination: str, decision: OfferDecision, chunk: Chunk, first_seen: datetime
 ) -> None:
@@ -170,6 +206,16 @@ def _spool_decision(
                 "code": problem.code.value,
                 "path": problem.path,
                 "message": problem.message,
+            },
+        )
+    if decision.verdict is Verdict.AWAITING_APPROVAL:
+        spool.add(
+            "pending_approval",
+            {
+                "destination": destination,
+                "formation_reference": decision.reference,
+                "payload_sha256": decision.payload_sha256,
+                "reasons": "\n".join(decision.reasons),
             },
         )
     if decision.verdict is not Verdict.EXPORTED:
@@ -205,6 +251,8 @@ def _insert_spooled(db: Session, spool: RowSpool, run_id: int, feed_id: str | No
     for kind, rows in spool.batches():
         if kind == "quarantine":
             db.execute(insert(_table(QuarantineRow)), [row | {"run_id": run_id} for row in rows])
+        elif kind == "pending_approval":
+            db.execute(insert(_table(PendingApprovalRow)), [row | {"run_id": run_id} for row in rows])
         elif kind == "feed_offer":
             db.execute(insert(_table(FeedOfferRow)), [row | {"run_id": run_id} for row in rows])
         elif kind == "first_export" and feed_id is not None:
@@ -229,6 +277,9 @@ def _count(result: DestinationResult, decision: OfferDecision, dry_run: bool) ->
         result.out_of_perimeter += 1
         if dry_run:
             result.decisions.append(decision)
+    elif decision.verdict is Verdict.AWAITING_APPROVAL:
+        result.awaiting_approval += 1
+        result.decisions.append(replace(decision, fragment=b""))
     else:
         result.quarantined += 1
         result.decisions.append(decision)
@@ -276,6 +327,7 @@ def _finish_run(db: Session, run_id: int, result: DestinationResult) -> None:
     run.offers_out_of_perimeter = result.out_of_perimeter
     run.offers_quarantined = result.quarantined
     run.sessions_held_back = result.sessions_held_back
+    run.offers_awaiting_approval = result.awaiting_approval
     run.note = result.note or None
 
 

@@ -11,18 +11,21 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from pydantic import ValidationError
 
-from gateway.config import LheoSettings
+from gateway.config import LheoSettings, RulesSettings
 from gateway.intake.models import Offer
 from gateway.lheo.formation import render_formation
 from gateway.mapping.formation_view import build_view, requirement_problems
-from gateway.mapping.perimeter import outside_perimeter
+from gateway.mapping.perimeter import perimeter_outcome
+from gateway.mapping.perimeter_rules import RuleStatus
 from gateway.mapping.profiles import DestinationProfile
 from gateway.problems import Code, Problem, Scope, Severity, error
 from gateway.rules.geography import Geography
+from gateway.rules.offer_checks import formateur_siren_problems
 from gateway.rules.store_checks import ExportedSessionDates, session_history_problems
 from gateway.store.queries import StoredOffer
 from gateway.validation.fragment_validator import FragmentValidator
@@ -32,6 +35,16 @@ class Verdict(StrEnum):
     EXPORTED = "exported"
     OUT_OF_PERIMETER = "out_of_perimeter"
     QUARANTINED = "quarantined"
+    AWAITING_APPROVAL = "awaiting_approval"  # status "to_validate": an operator has not approved it yet
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An operator's approval of one offer for one destination, valid for that payload only."""
+
+    payload_sha256: str
+    approved_by: str
+    approved_at: datetime
 
 
 @dataclass
@@ -43,6 +56,8 @@ class OfferDecision:
     fragment: bytes = b""
     fragment_sha256: str = ""  # kept when the fragment itself has been handed to the writer
     exported_sessions: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, debut, fin)
+    trace: list[str] = field(default_factory=list)  # the perimeter's gates and rules, one French line each
+    payload_sha256: str = ""  # what an approval must name (to_validate offers)
 
 
 def _stored_problems(stored: StoredOffer) -> list[Problem]:
@@ -64,21 +79,31 @@ def decide(
     history: Mapping[str, ExportedSessionDates],
     validator: FragmentValidator,
     geography: Geography,
+    *,
+    today: date | None = None,
+    rules: RulesSettings | None = None,
+    approvals: Mapping[str, Approval] | None = None,
 ) -> OfferDecision:
     problems = _stored_problems(stored)
     if offer is None:
         # The record never fitted the input format: its problems were stored at import.
         return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=problems)
-    reasons = outside_perimeter(offer, profile.perimeter)
-    if reasons:
-        return OfferDecision(stored.reference, Verdict.OUT_OF_PERIMETER, reasons=reasons)
+    outcome = perimeter_outcome(offer, profile, today or datetime.now(UTC).date())
+    if outcome.status is RuleStatus.OUT:
+        return OfferDecision(stored.reference, Verdict.OUT_OF_PERIMETER, reasons=outcome.reasons, trace=outcome.trace)
     # Session history is re-checked now: another destination may have exported a session since import.
     problems = [p for p in problems if p.code is not Code.SESSION_DATES_CHANGED]
-    problems += session_history_problems(offer, history)
+    reported = {(p.code, p.session_reference) for p in problems}
+    # A re-used session found at import (SESSION_REFERENCE_REUSED) is not reported twice.
+    problems += [p for p in session_history_problems(offer, history) if (p.code, p.session_reference) not in reported]
+    if rules is not None:
+        # Formateur approvals are read from the configuration of this export, not of the import.
+        problems = [p for p in problems if p.code is not Code.FORMATEUR_SIREN_NOT_APPROVED]
+        problems += formateur_siren_problems(offer, rules)
     problems += requirement_problems(offer, profile)
     blocking = [p for p in problems if p.blocks_offer]
     if blocking:
-        return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=blocking)
+        return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=blocking, trace=outcome.trace)
     held = [p for p in problems if p.scope is Scope.SESSION and p.severity is Severity.ERROR]
     view = build_view(offer, profile, {p.session_reference for p in held if p.session_reference})
     if view is None:
@@ -88,7 +113,7 @@ def decide(
             "Aucune session de la formation ne peut être transmise à cette destination (voir les "
             "problèmes des sessions).",
         )
-        return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=[none_left, *held])
+        return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=[none_left, *held], trace=outcome.trace)
     rendered = render_formation(view, lheo, geography)
     violations = validator.violations_in(rendered.standalone_bytes())
     if violations:
@@ -96,6 +121,27 @@ def decide(
             stored.reference,
             Verdict.QUARANTINED,
             problems=[error(Code.XSD_INVALID, v.path, f"{v.french()} [libxml2: {v.message}]") for v in violations],
+            trace=outcome.trace,
+        )
+    if outcome.status is RuleStatus.TO_VALIDATE:
+        approval = (approvals or {}).get(stored.reference)
+        if approval is None or approval.payload_sha256 != stored.payload_sha256:
+            waiting = "en attente de l'approbation d'un opérateur pour cette destination"
+            if approval is not None:
+                waiting += (
+                    f" (l'approbation de {approval.approved_by} du {approval.approved_at:%d/%m/%Y} "
+                    "ne vaut plus : l'offre a changé depuis)"
+                )
+            return OfferDecision(
+                stored.reference,
+                Verdict.AWAITING_APPROVAL,
+                reasons=[*outcome.reasons, waiting],
+                problems=held,
+                trace=outcome.trace,
+                payload_sha256=stored.payload_sha256,
+            )
+        outcome.trace.append(
+            f"approuvée pour cette destination par {approval.approved_by} le {approval.approved_at:%d/%m/%Y %H:%M} UTC"
         )
     fragment = rendered.feed_bytes()
     return OfferDecision(
@@ -104,6 +150,8 @@ def decide(
         problems=held,
         fragment=fragment,
         fragment_sha256=hashlib.sha256(fragment).hexdigest(),
+        trace=outcome.trace,
+        payload_sha256=stored.payload_sha256,
         exported_sessions=[
             (session.reference, session.start, session.end) for action in view.actions for session in action.sessions
         ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 from gateway.config import RulesSettings
 from gateway.intake.models import Address, Offer, Organisation, TeachingMode
@@ -16,6 +17,7 @@ from gateway.problems import Code, Problem, error, session_error, warning
 from gateway.rules import identifiers as ids
 from gateway.rules.address_lines import fit_address_lines
 from gateway.rules.consumer_fields import consumer_field_problems
+from gateway.rules.field_checks import check_fields
 from gateway.rules.geography import Geography
 from gateway.rules.lheo_dates import DateProblem, ends_before_start, parse_lheo_date
 from gateway.rules.title_suffix import strip_known_suffixes, suffix_for
@@ -27,11 +29,18 @@ CITY_MAX = 50
 MAX_WEB_LINKS = 3  # url-formation holds at most three urlweb
 
 
-def check_offer(offer: Offer, rules: RulesSettings, geography: Geography | None = None) -> list[Problem]:
-    """All problems of one offer that can be found without the store (default: the bundled geography)."""
-    problems = list(_all_checks(offer, rules))
-    problems += consumer_field_problems(offer, geography or Geography.bundled())
-    return problems
+def check_offer(
+    offer: Offer, rules: RulesSettings, raw: Any = None, *, geography: Geography | None = None
+) -> list[Problem]:
+    """All problems of one offer that can be found without the store.
+
+    `raw` is the record as received; `geography` defaults to the bundled snapshot.
+    """
+    return [
+        *_all_checks(offer, rules),
+        *check_fields(offer, raw),
+        *consumer_field_problems(offer, geography or Geography.bundled()),
+    ]
 
 
 def _all_checks(offer: Offer, rules: RulesSettings) -> Iterator[Problem]:
@@ -209,6 +218,11 @@ def _check_organisation(org: Organisation, path: str, label: str) -> Iterator[Pr
             yield error(Code.TEXT_TOO_LONG, f"{path}.{field}", f"Le nom de {label} dépasse {NAME_MAX} caractères.")
     if org.address is not None:
         yield from _check_address(org.address, f"{path}.address", session=None)
+
+
+def formateur_siren_problems(offer: Offer, rules: RulesSettings) -> list[Problem]:
+    """Re-run at every export too, so a pair approved (or withdrawn) in `[rules]` applies at once."""
+    return list(_check_formateur_siren(offer, rules)) if offer.formateur is not None else []
 
 
 def _check_formateur_siren(offer: Offer, rules: RulesSettings) -> Iterator[Problem]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.intake.models import FormationStatus
 from gateway.problems import Problem
-from gateway.rules.store_checks import ExportedSessionDates, OfferSummary
+from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.tables import OfferRow, SessionHistoryRow
 
 LIVE_STATUSES = (FormationStatus.BROUILLON, FormationStatus.PUBLIEE, FormationStatus.VALIDEE)
@@ -20,6 +20,10 @@ _CHUNK = 500
 
 def load_problems(row: OfferRow) -> list[Problem]:
     return [Problem.model_validate(item) for item in json.loads(row.problems)]
+
+
+def load_problems_json(text: str) -> list[Problem]:
+    return [Problem.model_validate(item) for item in json.loads(text)]
 
 
 def dump_problems(problems: Iterable[Problem]) -> str:
@@ -41,24 +45,6 @@ def session_history(db: Session, references: Iterable[str]) -> dict[str, Exporte
         )
         for reference, formation, first_start, first_end in rows:
             found[reference] = ExportedSessionDates(formation, first_start, first_end)
-    return found
-
-
-def look_alikes(db: Session, keys: Iterable[str]) -> dict[str, list[OfferSummary]]:
-    """Live offers per duplicate key (same certification and formateur), with their start dates."""
-    wanted = sorted(set(keys))
-    found: dict[str, list[OfferSummary]] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        rows = db.execute(
-            select(OfferRow.duplicate_key, OfferRow.reference, OfferRow.session_starts).where(
-                OfferRow.duplicate_key.in_(wanted[start : start + _CHUNK]),
-                OfferRow.bo_status.in_([s.value for s in LIVE_STATUSES]),
-            )
-        )
-        for key, reference, starts in rows:
-            if key is None:
-                continue
-            found.setdefault(key, []).append(OfferSummary(reference, frozenset(starts.split())))
     return found
 
 
@@ -84,6 +70,7 @@ class StoredOffer:
     accepted: bool
     problems: str
     session_references: tuple[str, ...] = ()
+    payload_sha256: str = ""
 
 
 def count_exportable(db: Session) -> int:
@@ -106,6 +93,7 @@ def exportable_pages(db: Session, page_size: int = _CHUNK) -> Iterator[list[Stor
                 OfferRow.accepted,
                 OfferRow.problems,
                 OfferRow.session_references,
+                OfferRow.payload_sha256,
             )
             .where(OfferRow.bo_status == FormationStatus.VALIDEE.value, OfferRow.reference > last)
             .order_by(OfferRow.reference)
@@ -114,7 +102,7 @@ def exportable_pages(db: Session, page_size: int = _CHUNK) -> Iterator[list[Stor
         if not page:
             return
         yield [
-            StoredOffer(ref, payload, accepted, problems, tuple(refs.split()))
-            for ref, payload, accepted, problems, refs in page
+            StoredOffer(ref, payload, accepted, problems, tuple(refs.split()), digest)
+            for ref, payload, accepted, problems, refs, digest in page
         ]
         last = page[-1][0]

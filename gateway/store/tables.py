@@ -29,6 +29,9 @@ class OfferRow(Base):
     # Space-separated, so exports and duplicate checks need not parse payloads.
     session_references: Mapped[str] = mapped_column(Text, default="")
     session_starts: Mapped[str] = mapped_column(Text, default="")
+    # Space-separated `start:end:place` of each session (issue #8): duplicates are offers whose
+    # sessions overlap at the same place.
+    session_spans: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[str] = mapped_column(Text)
     payload_sha256: Mapped[str] = mapped_column(String(64))
     # True when the record parsed and no rule blocks the whole offer.
@@ -85,6 +88,12 @@ class ExportRunRow(Base):
     offers_quarantined: Mapped[int] = mapped_column(Integer, default=0)
     sessions_held_back: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
+    offers_awaiting_approval: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def emitted_nothing(self) -> bool:
+        """A finished run that found no offer to send: the destination's last feed is stale."""
+        return self.finished_at is not None and self.feed_id is None and self.offers_exported == 0
 
 
 class QuarantineRow(Base):
@@ -303,3 +312,48 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(Text)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- issue #8: session ownership, approvals of "to_validate" offers --------------------------
+
+
+class SessionOwnerRow(Base):
+    """Which formation a session reference belongs to: the first to declare it (one file or many).
+
+    A reference belongs to one formation in every destination alike; another formation declaring
+    it has that session held back (SESSION_REFERENCE_REUSED). Released when its owner drops it,
+    unless it was exported (the session history then keeps it for good).
+    """
+
+    __tablename__ = "session_owners"
+
+    session_reference: Mapped[str] = mapped_column(String(16), primary_key=True)
+    formation_reference: Mapped[str] = mapped_column(String(64), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApprovalRow(Base):
+    """An operator approved a "to_validate" offer for one destination, for that payload only."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(64))
+    formation_reference: Mapped[str] = mapped_column(String(64))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(128))
+    approved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_approvals_destination_offer", "destination", "formation_reference"),)
+
+
+class PendingApprovalRow(Base):
+    """An offer a run held back because it waits for approval (what the approvals page lists)."""
+
+    __tablename__ = "pending_approvals"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("export_runs.id", ondelete="CASCADE"), primary_key=True)
+    formation_reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(64))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    reasons: Mapped[str] = mapped_column(Text, default="")  # French, one per line

@@ -70,7 +70,7 @@ def test_case04_apprenticeship_offer_excluded_from_a_continuing_education_feed(
     )
     gateway.config = gateway.config.model_copy(update={"mappings_path": mappings})
     gateway.import_offers(
-        base_offer(), with_changes(base_offer("202611270002"), modalities=FC, apprenticeship_years=[])
+        base_offer(), with_changes(base_offer("202611270002", ("00100002",)), modalities=FC, apprenticeship_years=[])
     )
     result = gateway.export()["formation-continue"]
     assert result.exported == 1 and result.out_of_perimeter == 1

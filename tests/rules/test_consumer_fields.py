@@ -16,7 +16,7 @@ from tests.conftest import Gateway, base_offer, with_changes
 
 
 def _problems(data: dict[str, Any]) -> list[tuple[str, str, Severity]]:
-    problems = check_offer(Offer.model_validate(data), RulesSettings(), Geography.bundled())
+    problems = check_offer(Offer.model_validate(data), RulesSettings(), data, geography=Geography.bundled())
     return [(p.code.value, p.path, p.severity) for p in problems]
 
 

@@ -85,8 +85,13 @@ def test_feeds_listing_and_cursor_pagination(server: LiveServer) -> None:
     with _client(server, token) as client:
         feeds = client.get(f"{API}/feeds").json()["feeds"]
         assert feeds == [
-            {"name": "intercarif", "label": "Intercarif (Réseau des Carif-Oref)", "latest_snapshot_id": ids[-1]},
-            {"name": "parcoursup", "label": feeds[1]["label"], "latest_snapshot_id": None},
+            {
+                "name": "intercarif",
+                "label": "Intercarif (Réseau des Carif-Oref)",
+                "latest_snapshot_id": ids[-1],
+                "empty_since": None,
+            },
+            {"name": "parcoursup", "label": feeds[1]["label"], "latest_snapshot_id": None, "empty_since": None},
         ]
         seen, pages = [], 0
         url: str | None = f"{API}/feeds/intercarif/snapshots?limit=2"

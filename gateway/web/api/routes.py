@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, func, select
 
 from gateway.mapping.profiles import ProfileError, load_profiles
 from gateway.store.database import Database
-from gateway.store.tables import FeedRow
+from gateway.store.tables import ExportRunRow, FeedRow
 from gateway.web.api.auth import Partner, PartnerRoute
 from gateway.web.api.diff import offer_changes
 from gateway.web.api.files import StoredFile, accepts_gzip, serve
@@ -50,6 +50,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Jeton absent (AUTH_REQUIRED), ou invalide, expiré, révoqué (AUTH_INVALID).",
         403: "Flux hors du périmètre du jeton, qu'il existe ou non (FEED_FORBIDDEN).",
         404: "Instantané inconnu, ou purgé, dans un flux autorisé (SNAPSHOT_NOT_FOUND).",
+        410: "`latest` d'un flux qui n'a plus aucune offre depuis son dernier export (FEED_EMPTY) : "
+        "l'ancien instantané n'est plus à jour ; les instantanés restent lisibles par leur identifiant.",
         416: "Plage d'octets hors du fichier (RANGE_NOT_SATISFIABLE) ; `Content-Range: bytes */taille`.",
         422: "Identifiant ou paramètre mal formé (INVALID_REQUEST).",
     }
@@ -57,7 +59,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **_errors(403, 404, 416),
+    **_errors(403, 404, 410, 416),
     206: {"description": "Une plage d'octets (`Range: bytes=…`, `If-Range` respecté)."},
     304: {"description": "Inchangé (`If-None-Match` sur l'empreinte, ou `If-Modified-Since`)."},
 }
@@ -96,11 +98,37 @@ _LIVE = select(*(getattr(FeedRow, column.name) for column in fields(Manifest))).
 )
 _LATEST = FastQuery(_LIVE.order_by(FeedRow.id.desc()).limit(1))
 _BY_ID = FastQuery(_LIVE.where(FeedRow.id == bindparam("id")))
+# The destination's latest finished export run (issue #8): one that emitted nothing means the
+# destination has no offer left, so its last feed must not be presented as current.
+_LAST_RUN = FastQuery(
+    select(ExportRunRow.feed_id, ExportRunRow.offers_exported, ExportRunRow.finished_at)
+    .where(ExportRunRow.destination == bindparam("feed"), ExportRunRow.finished_at.is_not(None))
+    .order_by(ExportRunRow.id.desc())
+    .limit(1)
+)
+
+
+def empty_since(database: Database, feed: str) -> datetime | None:
+    """When the latest export of `feed` found no offer to send (None: it has a current snapshot)."""
+    found = _LAST_RUN.first(database, feed=feed)
+    if found is None:
+        return None
+    feed_id, exported, finished_at = found
+    return as_utc(finished_at) if feed_id is None and not exported else None
 
 
 def _snapshot(database: Database, feed: str, ref: str) -> Manifest:
     """The manifest of a live snapshot of `feed`, or 404."""
     if ref == "latest":
+        since = empty_since(database, feed)
+        if since is not None:
+            raise ApiError(
+                410,
+                "FEED_EMPTY",
+                f"Le flux « {feed} » n'a plus aucune offre depuis l'export du {since:%Y-%m-%dT%H:%M:%SZ} "
+                "(offres retirées, archivées ou hors périmètre) : son dernier instantané n'est plus à jour et "
+                "n'est plus servi comme « latest ». Les instantanés précédents restent lisibles par leur identifiant.",
+            )
         found = _LATEST.first(database, feed=feed)
     else:
         found = _BY_ID.first(database, feed=feed, id=ref) if ref.startswith(f"{feed}_") else None
@@ -143,8 +171,13 @@ def list_feeds(request: Request, principal: Partner) -> FeedList:
         )
         latest = {destination: feed_id for destination, feed_id in rows}
     return FeedList(
-        feeds=[FeedSummary(name=feed, label=labels.get(feed), latest_snapshot_id=latest.get(feed)) for feed in feeds]
+        feeds=[_summary(state.database, feed, labels.get(feed), latest.get(feed)) for feed in feeds]
     )
+
+
+def _summary(database: Database, feed: str, label: str | None, latest: str | None) -> FeedSummary:
+    since = empty_since(database, feed)
+    return FeedSummary(name=feed, label=label, latest_snapshot_id=None if since else latest, empty_since=since)
 
 
 def _encode_cursor(snapshot_id: str) -> str:

@@ -20,7 +20,14 @@ class ErrorBody(BaseModel):
 class FeedSummary(BaseModel):
     name: str = Field(description="Nom du flux (destination), ex. intercarif.")
     label: str | None = Field(description="Libellé du profil de destination.")
-    latest_snapshot_id: str | None = Field(description="Dernier instantané disponible, s'il y en a un.")
+    latest_snapshot_id: str | None = Field(
+        description="Dernier instantané à jour, s'il y en a un (absent quand le flux n'a plus aucune offre)."
+    )
+    empty_since: datetime | None = Field(
+        default=None,
+        description="Depuis quand le flux n'a plus aucune offre : le dernier export n'a rien produit, "
+        "`latest` répond 410 (FEED_EMPTY) ; les instantanés plus anciens restent lisibles par leur identifiant.",
+    )
 
 
 class FeedList(BaseModel):

@@ -27,6 +27,12 @@ class LastExport:
     offers_exported: int
     offers_quarantined: int
     offers_out_of_perimeter: int
+    offers_awaiting_approval: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """No offer left: no feed was emitted and partners' last snapshot is stale (issue #8)."""
+        return self.feed_id is None and self.offers_exported == 0
 
 
 @dataclass
@@ -89,7 +95,7 @@ def overview(database: Database, config: GatewayConfig, now: datetime | None = N
             ).all()
         )
     lines = []
-    for name in sorted(set(config.destinations) | with_feeds):
+    for name in sorted(set(config.destinations) | with_feeds | set(runs)):
         settings = config.destinations.get(name)
         line = DestinationOverview(name=name, configured=settings is not None)
         if settings is not None:
@@ -109,6 +115,7 @@ def overview(database: Database, config: GatewayConfig, now: datetime | None = N
                 run.offers_exported,
                 run.offers_quarantined,
                 run.offers_out_of_perimeter,
+                run.offers_awaiting_approval,
             )
         sent_at = last_sent.get(name)
         line.last_sent_at = aware(sent_at) if sent_at else None

@@ -16,10 +16,15 @@ from gateway.pipeline.offer_decision import OfferDecision
 from gateway.problems import Problem
 from gateway.store.database import Database
 from gateway.store.queries import load_problems
-from gateway.store.tables import ExportRunRow, FeedOfferRow, OfferRow, QuarantineRow
+from gateway.store.tables import ExportRunRow, FeedOfferRow, OfferRow, PendingApprovalRow, QuarantineRow
 from gateway.validation.fragment_validator import SchemaLoadError
 
-VERDICT_LABELS = {"exported": "exportée", "out_of_perimeter": "hors périmètre", "quarantined": "en quarantaine"}
+VERDICT_LABELS = {
+    "exported": "exportée",
+    "out_of_perimeter": "hors périmètre",
+    "quarantined": "en quarantaine",
+    "awaiting_approval": "à valider par un opérateur",
+}
 
 
 def latest_runs(db: Session) -> dict[str, ExportRunRow]:
@@ -77,6 +82,7 @@ class Presence:
     in_feed: bool = False
     sessions_in_feed: int = 0
     held_back: list[QuarantineRow] = field(default_factory=list)
+    awaiting_approval: bool = False  # the last run held it back for an operator's approval (issue #8)
     decision: OfferDecision | None = None  # what an export would decide now
 
     @property
@@ -130,6 +136,7 @@ def offer_page(database: Database, config: GatewayConfig, reference: str) -> Off
                 in_feed=carried is not None,
                 sessions_in_feed=carried.session_count if carried else 0,
                 held_back=list(held),
+                awaiting_approval=db.get(PendingApprovalRow, (run.id, reference)) is not None,
             )
     page = OfferPage(row, _payload(row.payload), load_problems(row), [])
     try:

@@ -1,6 +1,6 @@
 """The staff console (server-rendered French pages): `router` is included at the root of the app.
 
-Pages: dashboard `/`, `/transmissions`, `/quarantine`, `/offers/{reference}`, `/audit`,
+Pages: dashboard `/`, `/transmissions`, `/quarantine`, `/approvals`, `/offers/{reference}`, `/audit`,
 `/users` (admins), `/login`. Security lives in `security.py`; the data each page shows in
 `dashboard.py`, `transmissions.py` and `offers.py`.
 """
@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from gateway.web.console import admin_routes, auth_routes, transmission_routes
+from gateway.web.console import admin_routes, approval_routes, auth_routes, transmission_routes
 from gateway.web.console.dashboard import overview
 from gateway.web.console.offers import offer_page
 from gateway.web.console.offers import quarantine as quarantine_data
@@ -30,6 +30,7 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 router.include_router(auth_routes.router)
 router.include_router(transmission_routes.router)
 router.include_router(admin_routes.router)
+router.include_router(approval_routes.router)
 
 
 @router.get("/static/{name}")

@@ -1,0 +1,108 @@
+"""Store look-ups of the importer's file-wide rules (issue #8): what was stored before the file,
+session owners, and the groups compared for duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.store.queries import LIVE_STATUSES
+from gateway.store.tables import OfferRow, SessionHistoryRow, SessionOwnerRow
+
+_CHUNK = 500
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), _CHUNK):
+        yield wanted[start : start + _CHUNK]
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """An offer as stored before this file: what decides created / updated / unchanged."""
+
+    payload_sha256: str
+    problems: str
+    duplicate_key: str | None
+
+
+def stored_states(db: Session, references: Iterable[str]) -> dict[str, StoredState]:
+    found: dict[str, StoredState] = {}
+    for chunk in _chunks(references):
+        rows = db.execute(
+            select(OfferRow.reference, OfferRow.payload_sha256, OfferRow.problems, OfferRow.duplicate_key).where(
+                OfferRow.reference.in_(chunk)
+            )
+        )
+        for reference, digest, problems, key in rows:
+            found[reference] = StoredState(digest, problems, key)
+    return found
+
+
+def session_owners(db: Session, references: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(owner of each claimed session reference, formation each exported one was exported with)."""
+    owners: dict[str, str] = {}
+    exported: dict[str, str] = {}
+    for chunk in _chunks(references):
+        for session, formation in db.execute(
+            select(SessionOwnerRow.session_reference, SessionOwnerRow.formation_reference).where(
+                SessionOwnerRow.session_reference.in_(chunk)
+            )
+        ):
+            owners[session] = formation
+        for session, formation in db.execute(
+            select(SessionHistoryRow.session_reference, SessionHistoryRow.formation_reference).where(
+                SessionHistoryRow.session_reference.in_(chunk)
+            )
+        ):
+            exported[session] = formation
+    return owners, exported
+
+
+def owned_sessions(db: Session, formations: Iterable[str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for chunk in _chunks(formations):
+        for session, formation in db.execute(
+            select(SessionOwnerRow.session_reference, SessionOwnerRow.formation_reference).where(
+                SessionOwnerRow.formation_reference.in_(chunk)
+            )
+        ):
+            found.setdefault(formation, set()).add(session)
+    return found
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    reference: str
+    certifinfo: str
+    spans: tuple[str, ...]
+    problems: str
+
+
+def duplicate_groups(db: Session, keys: Iterable[str]) -> dict[str, list[LookAlike]]:
+    """Live offers per duplicate key (same Certifinfo and formateur), in reference order."""
+    found: dict[str, list[LookAlike]] = {}
+    for chunk in _chunks(keys):
+        rows = db.execute(
+            select(
+                OfferRow.duplicate_key,
+                OfferRow.reference,
+                OfferRow.certifinfo,
+                OfferRow.session_spans,
+                OfferRow.problems,
+            )
+            .where(
+                OfferRow.duplicate_key.in_(chunk),
+                OfferRow.bo_status.in_([s.value for s in LIVE_STATUSES]),
+            )
+            .order_by(OfferRow.reference)
+        )
+        for key, reference, certifinfo, spans, problems in rows:
+            if key is None:
+                continue
+            found.setdefault(key, []).append(LookAlike(reference, certifinfo or "", tuple(spans.split()), problems))
+    return found
