@@ -26,6 +26,7 @@ from gateway.mapping.profiles import ProfileError
 from gateway.outbox.relay import deliver_pending, recover_interrupted
 from gateway.pipeline.export import run_export
 from gateway.store.database import Database
+from gateway.store.offer_search import OfferQuery, SearchError
 from gateway.validation.fragment_validator import SchemaLoadError
 
 app = typer.Typer(
@@ -91,15 +92,50 @@ def offers_import(
 @offers_app.command("list")
 def offers_list(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="Statut back-office (validee, publiee...).")] = None,
+    search: Annotated[
+        str, typer.Option("--search", "-s", help="Mots : référence, intitulé, organisme, SIRET, Certifinfo, ville.")
+    ] = "",
+    status: Annotated[str, typer.Option(help="Statut back-office (validee, publiee...).")] = "",
+    town: Annotated[str, typer.Option(help="Ville d'un lieu de formation ou d'un organisme.")] = "",
+    siret: Annotated[str, typer.Option(help="SIRET (ou début de SIRET) d'un organisme ou d'un lieu.")] = "",
+    certifinfo: Annotated[str, typer.Option(help="Code Certifinfo exact.")] = "",
+    problem: Annotated[str, typer.Option(help="Code problème (import ou dernier export).")] = "",
+    destination: Annotated[str, typer.Option("--destination", "-d", help="Destination, avec --presence.")] = "",
+    presence: Annotated[
+        str, typer.Option(help="in (dans le dernier flux), out (absente), quarantined (retenue).")
+    ] = "",
     rejected: Annotated[bool, typer.Option("--rejected", help="Seulement les offres rejetées.")] = False,
-    limit: Annotated[int, typer.Option(help="Nombre maximum de lignes affichées.")] = 200,
+    sort: Annotated[str, typer.Option(help="reference, title, status ou updated.")] = "reference",
+    desc: Annotated[bool, typer.Option("--desc", help="Tri décroissant.")] = False,
+    page: Annotated[int, typer.Option(min=1, help="Page de résultats.")] = 1,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Nombre de lignes par page.")] = 200,
 ) -> None:
-    """Liste les offres du stock avec leur statut et leurs problèmes."""
+    """Liste et recherche les offres du stock, avec leur statut et leurs problèmes."""
     context = command_context(ctx)
+    if destination:
+        context.check_destinations([destination])
+    query = OfferQuery(
+        words=search,
+        town=town,
+        siret=siret,
+        certifinfo=certifinfo,
+        status=status,
+        problem=problem,
+        destination=destination,
+        presence=presence,
+        rejected_only=rejected,
+        sort=sort,
+        descending=desc,
+        page=page,
+        page_size=limit,
+    )
+    try:
+        query.checked()
+    except SearchError as exc:
+        raise context.fail(str(exc)) from exc
     database = context.database()
     try:
-        render.offers_table(context.console, database, status=status, rejected_only=rejected, limit=limit)
+        render.offers_table(context.console, database, query)
     finally:
         database.close()
 

@@ -41,6 +41,22 @@ class Context:
     def database(self) -> Database:
         return Database(self.config.store.url)
 
+    def known_destinations(self) -> list[str]:
+        """Destinations with a mapping profile or a `[destinations.*]` section."""
+        config = self.config
+        folder = config.mappings_path
+        profiles = {path.stem for path in folder.glob("*.toml")} if folder.is_dir() else set()
+        return sorted(profiles | set(config.destinations))
+
+    def check_destinations(self, names: list[str] | None) -> None:
+        """A misspelt `-d` must not silently match nothing: refuse it and list the known names."""
+        known = self.known_destinations()
+        unknown = [name for name in names or [] if name not in known]
+        if unknown:
+            raise self.fail(
+                f"destination inconnue : {', '.join(unknown)} (destinations connues : {', '.join(known) or 'aucune'})"
+            )
+
     def fail(self, message: str, code: int = 2) -> typer.Exit:
         self.errors.print(f"[bold red]erreur[/] : {message}", highlight=False, soft_wrap=True)
         raise typer.Exit(code)

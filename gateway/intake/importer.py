@@ -29,6 +29,7 @@ from gateway.rules.offer_checks import check_offer
 from gateway.rules.store_checks import OfferSummary, duplicate_problems, session_history_problems, session_starts
 from gateway.store.database import Database
 from gateway.store.queries import dump_problems, existing_digests, look_alikes, session_history
+from gateway.store.search_fields import search_columns
 from gateway.store.tables import ImportRejectionRow, OfferRow
 
 
@@ -184,6 +185,7 @@ def _row_values(item: _Prepared, problems: list[Problem], source: str, now: date
         "problems": dump_problems(problems),
         "source": f"{source}:{item.line}",
         "updated_at": now,
+        **search_columns(data, problems),
     }
 
 

@@ -35,12 +35,21 @@ class OfferRow(Base):
     accepted: Mapped[bool] = mapped_column(Boolean, index=True)
     problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of Problem
     source: Mapped[str | None] = mapped_column(Text)
+    # Search columns (gateway.store.search_fields), filled at import; FTS5 indexes search_text.
+    organisme_names: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sirets: Mapped[str] = mapped_column(Text, default="", server_default="")
+    towns: Mapped[str] = mapped_column(Text, default="", server_default="")
+    problem_codes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     first_imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
     # Exports read validated offers page by page in reference order: with this index each page
     # is a range scan, instead of sorting every validated offer again for every page.
-    __table_args__ = (Index("ix_offers_status_reference", "bo_status", "reference"),)
+    __table_args__ = (
+        Index("ix_offers_status_reference", "bo_status", "reference"),
+        Index("ix_offers_title", "title"),
+    )
 
 
 class ImportRejectionRow(Base):
@@ -104,6 +113,7 @@ class QuarantineRow(Base):
     __table_args__ = (
         Index("ix_quarantine_run", "run_id"),
         Index("ix_quarantine_offer", "formation_reference"),
+        Index("ix_quarantine_run_code", "run_id", "code"),
     )
 
 

@@ -1,6 +1,6 @@
 """The staff console (server-rendered French pages): `router` is included at the root of the app.
 
-Pages: dashboard `/`, `/transmissions`, `/quarantine`, `/offers/{reference}`, `/audit`,
+Pages: dashboard `/`, `/transmissions`, `/quarantine`, `/offers` (search), `/offers/{reference}`, `/audit`,
 `/users` (admins), `/login`. Security lives in `security.py`; the data each page shows in
 `dashboard.py`, `transmissions.py` and `offers.py`.
 """
@@ -8,13 +8,11 @@ Pages: dashboard `/`, `/transmissions`, `/quarantine`, `/offers/{reference}`, `/
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
-from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from starlette.responses import FileResponse, Response
 
-from gateway.web.console import admin_routes, auth_routes, transmission_routes
+from gateway.web.console import admin_routes, auth_routes, offer_routes, transmission_routes
 from gateway.web.console.dashboard import overview
 from gateway.web.console.offers import offer_page
 from gateway.web.console.offers import quarantine as quarantine_data
@@ -30,6 +28,7 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 router.include_router(auth_routes.router)
 router.include_router(transmission_routes.router)
 router.include_router(admin_routes.router)
+router.include_router(offer_routes.router)
 
 
 @router.get("/static/{name}")
@@ -59,18 +58,10 @@ def quarantine(request: Request, staff: Reader, destination: str | None = None) 
     return render(request, "quarantine.html", context)
 
 
-@router.get("/offers")
-def find_offer(staff: Reader, reference: Annotated[str, Query()] = "") -> Response:
-    reference = reference.strip()
-    if not reference:
-        return RedirectResponse("/quarantine", status_code=303)
-    return RedirectResponse(f"/offers/{quote(reference, safe='')}", status_code=303)
-
-
 @router.get("/offers/{reference}")
 def offer(request: Request, staff: Reader, reference: str) -> Response:
     state = app_state(request)
     page = offer_page(state.database, state.config, reference)
     if page is None:
         raise Refused(404, f"Offre « {reference} » introuvable dans le stock.")
-    return render(request, "offer.html", {"page": page, "nav": "quarantine"})
+    return render(request, "offer.html", {"page": page, "nav": "offers"})

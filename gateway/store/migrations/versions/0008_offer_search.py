@@ -1,0 +1,93 @@
+"""offers: searchable columns, FTS5 index (SQLite), filter indexes
+
+Revision ID: 0008
+Revises: 0004
+Create Date: 2026-12-01 23:30:00
+
+The columns are filled from each stored payload here, then by every import. On SQLite the
+`offers_search` FTS5 table indexes `search_text` (external content: the text lives once, in
+`offers`), kept in step by triggers so no writer can forget it. Other databases search with
+LIKE on the same folded column.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from alembic import op
+
+from gateway.problems import Problem
+from gateway.store.search_fields import search_columns
+
+revision = "0008"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+COLUMNS = ("organisme_names", "sirets", "towns", "problem_codes", "search_text")
+
+FTS_STATEMENTS = (
+    "CREATE VIRTUAL TABLE offers_search USING fts5("
+    "search_text, content='offers', content_rowid='rowid', tokenize=\"unicode61 remove_diacritics 2\")",
+    "CREATE TRIGGER offers_search_insert AFTER INSERT ON offers BEGIN "
+    "INSERT INTO offers_search(rowid, search_text) VALUES (new.rowid, new.search_text); END",
+    "CREATE TRIGGER offers_search_delete AFTER DELETE ON offers BEGIN "
+    "INSERT INTO offers_search(offers_search, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END",
+    "CREATE TRIGGER offers_search_update AFTER UPDATE OF search_text ON offers BEGIN "
+    "INSERT INTO offers_search(offers_search, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); "
+    "INSERT INTO offers_search(rowid, search_text) VALUES (new.rowid, new.search_text); END",
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("offers", schema=None) as batch_op:
+        for name in COLUMNS:
+            batch_op.add_column(sa.Column(name, sa.Text(), nullable=False, server_default=""))
+        batch_op.create_index("ix_offers_updated_at", ["updated_at"], unique=False)
+        batch_op.create_index("ix_offers_title", ["title"], unique=False)
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.create_index("ix_quarantine_run_code", ["run_id", "code"], unique=False)
+    connection = op.get_bind()
+    offers = sa.table("offers", sa.column("reference"), sa.column("payload"), sa.column("problems"))
+    statement = sa.text(
+        "UPDATE offers SET " + ", ".join(f"{name} = :{name}" for name in COLUMNS) + " WHERE reference = :ref"
+    )
+    last = ""
+    while True:  # page by page: 100,000 payloads would not fit in memory at once
+        rows = connection.execute(
+            sa.select(offers.c.reference, offers.c.payload, offers.c.problems)
+            .where(offers.c.reference > last)
+            .order_by(offers.c.reference)
+            .limit(1000)
+        ).all()
+        if not rows:
+            break
+        updates = []
+        for reference, payload, problems in rows:
+            try:
+                data = json.loads(payload)
+                found = [Problem.model_validate(item) for item in json.loads(problems)]
+            except ValueError:
+                data, found = {}, []
+            updates.append({"ref": reference, **search_columns(data, found)})
+        connection.execute(statement, updates)
+        last = rows[-1][0]
+    if connection.dialect.name == "sqlite":
+        for fts_statement in FTS_STATEMENTS:
+            op.execute(fts_statement)
+        op.execute("INSERT INTO offers_search(offers_search) VALUES ('rebuild')")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in ("offers_search_insert", "offers_search_delete", "offers_search_update"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS offers_search")
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.drop_index("ix_quarantine_run_code")
+    with op.batch_alter_table("offers", schema=None) as batch_op:
+        batch_op.drop_index("ix_offers_title")
+        batch_op.drop_index("ix_offers_updated_at")
+        for name in COLUMNS:
+            batch_op.drop_column(name)

@@ -1,0 +1,61 @@
+"""Staff's daily work in a real headless Chromium: find an offer, work the quarantine, partners, replays.
+
+Same set-up as `test_console_browser.py` (Debian's Chromium through Playwright, a live uvicorn
+server over the test's store); screenshots go to `test-artifacts/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.conftest import Gateway, base_offer, with_changes
+from tests.web.conftest import LiveServer
+from tests.web.test_console import light_hashes, make_user  # noqa: F401
+from tests.web.test_console_browser import CHROMIUM, _shot, _sign_in, browser  # noqa: F401
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's Chromium not found at {CHROMIUM}")
+
+MACON = "202611270010"
+BTS = "202611270011"
+BAD = "202611270013"
+
+
+@pytest.fixture
+def stocked(gateway: Gateway) -> Gateway:
+    macon = with_changes(base_offer(MACON, ("00110001",)), title="CAP Maçon", responsable__name="BTP Formation")
+    bad = with_changes(base_offer(BAD, ("00130001",)), title="CAP Cuisine", responsable__siret="73282932000075")
+    gateway.import_offers(macon, base_offer(BTS, ("00100001",)), bad)
+    gateway.export("intercarif")
+    make_user(gateway, "oscar", "operator")
+    return gateway
+
+
+def test_offers_search_finds_cap_macon(browser: Browser, stocked: Gateway, live_server: LiveServer) -> None:  # noqa: F811
+    page = _sign_in(browser, live_server, "oscar")
+    page.get_by_role("link", name="Offres").click()
+    expect(page.locator("[data-field='total']")).to_contain_text("3 offre(s)")
+    page.get_by_label("Recherche").fill("cap macon")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator(f"tr[data-offer='{MACON}']")).to_contain_text("BTP Formation")
+    _shot(page, "offers-search.png")
+
+    # Offers left out of a destination's feed, sorted by title, newest criteria kept in the URL.
+    page.get_by_label("Recherche").fill("")
+    page.get_by_label("Destination").select_option("intercarif")
+    page.get_by_label("Dans son dernier flux").select_option("out")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator(f"tr[data-offer='{BAD}']")).to_contain_text("SIRET_CHECKSUM")
+    page.get_by_role("link", name="Réinitialiser").click()
+    page.locator("a[data-sort='title']").click()
+    expect(page.locator("tbody tr").first).to_have_attribute("data-offer", BTS)
+    page.locator("a[data-sort='title']").click()  # second click: descending
+    expect(page.locator("tbody tr").first).to_have_attribute("data-offer", MACON)
+
+    # A full reference opens the offer itself.
+    page.get_by_label("Recherche").fill(BAD)
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page).to_have_url(f"{live_server.url}/offers/{BAD}")
+    page.context.close()
