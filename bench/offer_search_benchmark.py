@@ -22,7 +22,8 @@ from gateway.store.tables import OfferRow
 SEARCHES: list[tuple[str, OfferQuery]] = [
     ("no filter, page 1", OfferQuery()),
     ("no filter, page 1000", OfferQuery(page=1000)),
-    ("words 'bts commerce'", OfferQuery(words="bts commerce")),
+    ("words 'bts commercial'", OfferQuery(words="bts commercial")),
+    ("words 'developpeur web limoges'", OfferQuery(words="developpeur web limoges")),
     ("words 'cap' sorted by title", OfferQuery(words="cap", sort="title")),
     ("town 'bordeaux'", OfferQuery(town="bordeaux")),
     ("SIRET prefix '3'", OfferQuery(siret="3")),

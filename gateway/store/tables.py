@@ -42,13 +42,19 @@ class OfferRow(Base):
     problem_codes: Mapped[str] = mapped_column(Text, default="", server_default="")
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     first_imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     # Exports read validated offers page by page in reference order: with this index each page
     # is a range scan, instead of sorting every validated offer again for every page.
     __table_args__ = (
         Index("ix_offers_status_reference", "bo_status", "reference"),
-        Index("ix_offers_title", "title"),
+        # Search (migration 0008): sorted pages without a sort, LIKE scans over small indexes.
+        Index("ix_offers_updated_reference", "updated_at", "reference"),
+        Index("ix_offers_status_updated", "bo_status", "updated_at", "reference"),
+        Index("ix_offers_title_reference", "title", "reference"),
+        Index("ix_offers_towns", "towns"),
+        Index("ix_offers_sirets", "sirets"),
+        Index("ix_offers_problem_codes", "problem_codes", "reference"),
     )
 
 

@@ -359,8 +359,9 @@ def test_transmission_pages_show_every_attempt(server: LiveServer) -> None:
 def test_quarantine_and_offer_pages_explain_each_destination(server: LiveServer) -> None:
     with staff_client(server, "vera") as client:
         quarantine = client.get("/quarantine?destination=intercarif").text
-        held = cell(quarantine, f"//section[@data-destination='intercarif']//tr[@data-offer='{BAD}']")
-        assert "SIRET_CHECKSUM" in held and "offre entière" in held
+        held = cell(quarantine, f"//tr[@data-offer='{BAD}']")
+        assert "SIRET_CHECKSUM" in held and "SIRET" in held
+        assert cell(quarantine, f"//tr[@data-offer='{BAD}']/td[@data-destination='intercarif']") == "retenue"
         assert f'href="/offers/{BAD}"' in quarantine
         bad = client.get(f"/offers/{BAD}").text
         assert "SIRET_CHECKSUM" in cell(bad, "//tr[@data-destination='intercarif']")

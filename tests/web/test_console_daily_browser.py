@@ -6,6 +6,8 @@ server over the test's store); screenshots go to `test-artifacts/screenshots/`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -58,4 +60,33 @@ def test_offers_search_finds_cap_macon(browser: Browser, stocked: Gateway, live_
     page.get_by_label("Recherche").fill(BAD)
     page.get_by_role("button", name="Rechercher").click()
     expect(page).to_have_url(f"{live_server.url}/offers/{BAD}")
+    page.context.close()
+
+
+def test_quarantine_export_for_an_organisme(browser: Browser, stocked: Gateway, live_server: LiveServer) -> None:  # noqa: F811
+    page = _sign_in(browser, live_server, "oscar")
+    page.get_by_role("link", name="Quarantaine").click()
+    row = page.locator(f"tr[data-offer='{BAD}']")
+    expect(row.locator("li[data-code='SIRET_CHECKSUM']")).to_contain_text("organisme responsable › SIRET")
+    expect(row.locator("td[data-destination='intercarif']")).to_have_text("retenue")
+    page.get_by_label("Problème").select_option("SIRET_CHECKSUM")
+    page.get_by_role("button", name="Filtrer").click()
+    expect(page.locator("tbody tr[data-offer]")).to_have_count(1)
+    _shot(page, "quarantine-by-offer.png")
+
+    page.locator("summary", has_text="Par organisme").click()
+    organisme = page.locator("tr[data-organisme='73282932000075']")
+    with page.expect_download() as download_info:
+        organisme.get_by_role("link", name="CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("quarantaine-73282932000075-")
+    content = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert BAD in content and "SIRET_CHECKSUM" in content and MACON not in content
+
+    organisme.get_by_role("link", name="page imprimable").click()
+    expect(page.locator("h1")).to_have_text("Offres à corriger dans le back-office")
+    expect(page.locator(f"section[data-offer='{BAD}'] tr[data-code='SIRET_CHECKSUM']")).to_contain_text("intercarif")
+    page.emulate_media(media="print")
+    expect(page.get_by_role("button", name="Imprimer")).to_be_hidden()  # not on paper
+    _shot(page, "quarantine-organisme-print.png")
     page.context.close()

@@ -12,23 +12,27 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
-from gateway.web.console import admin_routes, auth_routes, offer_routes, transmission_routes
+from gateway.web.console import admin_routes, auth_routes, offer_routes, quarantine_routes, transmission_routes
 from gateway.web.console.dashboard import overview
 from gateway.web.console.offers import offer_page
-from gateway.web.console.offers import quarantine as quarantine_data
 from gateway.web.console.security import ConsoleRoute, Reader, Refused
 from gateway.web.console.views import render
 from gateway.web.state import app_state
 
 STATIC_DIR = Path(__file__).with_name("static")
 # Served by name from this list only: no path from the URL ever reaches the file system.
-STATIC_FILES = {"console.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml"}
+STATIC_FILES = {
+    "console.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+    "print.js": "text/javascript; charset=utf-8",
+}
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 router.include_router(auth_routes.router)
 router.include_router(transmission_routes.router)
 router.include_router(admin_routes.router)
 router.include_router(offer_routes.router)
+router.include_router(quarantine_routes.router)
 
 
 @router.get("/static/{name}")
@@ -43,19 +47,6 @@ def static_file(name: str) -> Response:
 def dashboard(request: Request, staff: Reader) -> Response:
     state = app_state(request)
     return render(request, "dashboard.html", {"lines": overview(state.database, state.config), "nav": "dashboard"})
-
-
-@router.get("/quarantine")
-def quarantine(request: Request, staff: Reader, destination: str | None = None) -> Response:
-    groups = quarantine_data(app_state(request).database)
-    shown = [group for group in groups if not destination or group.run.destination == destination]
-    context = {
-        "groups": shown,
-        "destinations": [group.run.destination for group in groups],
-        "destination": destination or "",
-        "nav": "quarantine",
-    }
-    return render(request, "quarantine.html", context)
 
 
 @router.get("/offers/{reference}")

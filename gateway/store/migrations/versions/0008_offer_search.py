@@ -26,6 +26,16 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = ("organisme_names", "sirets", "towns", "problem_codes", "search_text")
+# Sorts end on the reference (same direction) so an index gives pages without sorting; the
+# small search columns get an index each so LIKE '%…%' scans it instead of the payload pages.
+INDEXES = {
+    "ix_offers_updated_reference": ["updated_at", "reference"],
+    "ix_offers_status_updated": ["bo_status", "updated_at", "reference"],
+    "ix_offers_title_reference": ["title", "reference"],
+    "ix_offers_towns": ["towns"],
+    "ix_offers_sirets": ["sirets"],
+    "ix_offers_problem_codes": ["problem_codes", "reference"],
+}
 
 FTS_STATEMENTS = (
     "CREATE VIRTUAL TABLE offers_search USING fts5("
@@ -44,8 +54,8 @@ def upgrade() -> None:
     with op.batch_alter_table("offers", schema=None) as batch_op:
         for name in COLUMNS:
             batch_op.add_column(sa.Column(name, sa.Text(), nullable=False, server_default=""))
-        batch_op.create_index("ix_offers_updated_at", ["updated_at"], unique=False)
-        batch_op.create_index("ix_offers_title", ["title"], unique=False)
+        for name, columns in INDEXES.items():
+            batch_op.create_index(name, columns, unique=False)
     with op.batch_alter_table("quarantine", schema=None) as batch_op:
         batch_op.create_index("ix_quarantine_run_code", ["run_id", "code"], unique=False)
     connection = op.get_bind()
@@ -87,7 +97,7 @@ def downgrade() -> None:
     with op.batch_alter_table("quarantine", schema=None) as batch_op:
         batch_op.drop_index("ix_quarantine_run_code")
     with op.batch_alter_table("offers", schema=None) as batch_op:
-        batch_op.drop_index("ix_offers_title")
-        batch_op.drop_index("ix_offers_updated_at")
+        for name in INDEXES:
+            batch_op.drop_index(name)
         for name in COLUMNS:
             batch_op.drop_column(name)
