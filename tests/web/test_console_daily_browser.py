@@ -6,8 +6,10 @@ server over the test's store); screenshots go to `test-artifacts/screenshots/`.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -90,3 +92,53 @@ def test_quarantine_export_for_an_organisme(browser: Browser, stocked: Gateway, 
     expect(page.get_by_role("button", name="Imprimer")).to_be_hidden()  # not on paper
     _shot(page, "quarantine-organisme-print.png")
     page.context.close()
+
+
+def test_partners_page_tokens_once_and_last_fetch(browser: Browser, stocked: Gateway, live_server: LiveServer) -> None:  # noqa: F811
+    make_user(stocked, "ada", "admin")
+    make_user(stocked, "vera", "viewer")
+    page = _sign_in(browser, live_server, "ada")
+    page.get_by_role("link", name="Partenaires").click()
+    page.get_by_label("Nom").fill("carif-pull")
+    page.get_by_label("intercarif").check()
+    page.get_by_role("button", name="Ajouter et émettre un jeton").click()
+    token = page.locator("[data-field='issued-token'] [data-token]").inner_text().strip()
+    assert token.startswith("lheo_") and len(token) == 48
+    _shot(page, "partners-token-once.png")
+
+    # The partner pulls last night's snapshot with it; the page then shows that fetch.
+    with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}) as partner:
+        body = partner.get("/api/v1/feeds/intercarif/snapshots/latest")
+        assert body.status_code == 200
+    feed = page.locator("section[data-partner='carif-pull'] tr[data-feed='intercarif']")
+    deadline = time.monotonic() + 10  # the fetch log is written once the answer is sent
+    while True:
+        page.goto(f"{live_server.url}/partners")
+        if feed.locator("[data-field='last-status']").inner_text() == "200" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    expect(feed.locator("[data-field='last-status']")).to_have_text("200")
+    expect(feed.locator("[data-field='last-bytes']")).to_have_text(
+        f"{body.num_bytes_downloaded:,}".replace(",", "\u202f")  # bytes on the wire (gzip)
+    )
+    assert token not in page.content()  # shown once, never again
+
+    # Rotation: a new token, the old one still valid for the grace period; then revoke the partner.
+    page.get_by_role("button", name="Nouveau jeton (rotation)").click()
+    rotated = page.locator("[data-field='issued-token'] [data-token]").inner_text().strip()
+    assert rotated != token and "L'ancien jeton reste valable" in page.content()
+    page.locator("section[data-partner='carif-pull'] summary", has_text="Révoquer le partenaire").click()
+    page.get_by_role("button", name="Confirmer la révocation").click()
+    expect(page.locator("section[data-partner='carif-pull'] h2")).to_contain_text("révoqué")
+    with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {rotated}"}) as partner:
+        assert partner.get("/api/v1/feeds").status_code == 401
+    _shot(page, "partners.png")
+    page.context.close()
+
+    viewer = _sign_in(browser, live_server, "vera")
+    viewer.goto(f"{live_server.url}/partners")
+    pulled = viewer.locator("section[data-partner='carif-pull'] tr[data-feed='intercarif']")
+    expect(pulled.locator("[data-field='last-status']")).to_have_text("200")
+    expect(viewer.get_by_role("button", name="Ajouter et émettre un jeton")).to_have_count(0)
+    expect(viewer.get_by_role("button", name="Nouveau jeton (rotation)")).to_have_count(0)
+    viewer.context.close()

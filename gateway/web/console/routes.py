@@ -12,7 +12,14 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
-from gateway.web.console import admin_routes, auth_routes, offer_routes, quarantine_routes, transmission_routes
+from gateway.web.console import (
+    admin_routes,
+    auth_routes,
+    offer_routes,
+    partner_routes,
+    quarantine_routes,
+    transmission_routes,
+)
 from gateway.web.console.dashboard import overview
 from gateway.web.console.offers import offer_page
 from gateway.web.console.security import ConsoleRoute, Reader, Refused
@@ -33,6 +40,7 @@ router.include_router(transmission_routes.router)
 router.include_router(admin_routes.router)
 router.include_router(offer_routes.router)
 router.include_router(quarantine_routes.router)
+router.include_router(partner_routes.router)
 
 
 @router.get("/static/{name}")
