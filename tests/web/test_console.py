@@ -294,6 +294,10 @@ def test_bulk_replay_confirms_then_replays_what_was_shown(server: LiveServer) ->
     ids = [row.id for row in transmissions(gateway)]
     assert len(ids) == 2
     with staff_client(server, "oscar") as client:
+        # Unfiltered, the list offers no bulk replay, and the confirmation page refuses.
+        unfiltered = client.get("/transmissions").text
+        assert 'data-action="bulk-replay"' not in unfiltered and 'data-field="bulk-hint"' in unfiltered
+        assert client.get("/transmissions/replay").status_code == 400
         listing = client.get("/transmissions?status=dead&destination=intercarif")
         assert 'data-action="bulk-replay"' in listing.text
         confirm = client.get("/transmissions/replay?status=dead&destination=intercarif")

@@ -7,12 +7,15 @@ server over the test's store); screenshots go to `test-artifacts/screenshots/`.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from gateway.transports.base import versioned_name
 from tests.conftest import Gateway, base_offer, with_changes
 from tests.web.conftest import LiveServer
 from tests.web.test_console import light_hashes, make_user  # noqa: F401
@@ -142,3 +145,69 @@ def test_partners_page_tokens_once_and_last_fetch(browser: Browser, stocked: Gat
     expect(viewer.get_by_role("button", name="Ajouter et émettre un jeton")).to_have_count(0)
     expect(viewer.get_by_role("button", name="Nouveau jeton (rotation)")).to_have_count(0)
     viewer.context.close()
+
+
+def test_a_replay_really_resends_the_feed(browser: Browser, gateway: Gateway, tmp_path: Path) -> None:  # noqa: F811
+    """Delivered once into a local share; the operator's replay writes it there again (versioned name)."""
+    from gateway.config import DestinationSettings
+    from gateway.outbox.relay import deliver_pending
+    from gateway.transports.local import LocalFolderSettings
+    from tests.web.test_console import set_destinations, transmissions, wait_for_status
+
+    share = tmp_path / "share"
+    set_destinations(
+        gateway, intercarif=DestinationSettings(transport=LocalFolderSettings(path=share, exists_policy="versioned"))
+    )
+    gateway.import_offers(base_offer(BTS, ("00100001",)))
+    gateway.export("intercarif")
+    assert deliver_pending(gateway.database, gateway.config).sent
+    [row] = transmissions(gateway)
+    [first] = sorted(share.glob("*.xml"))
+    make_user(gateway, "oscar", "operator")
+    with _serve(gateway) as server:
+        page = _sign_in(browser, server, "oscar")
+        page.goto(f"{server.url}/transmissions?status=sent")
+        page.get_by_role("link", name="Rejouer la transmission correspondante…").click()
+        expect(page.get_by_role("button", name="Confirmer le rejeu de 1 transmission(s)")).to_be_visible()
+        _shot(page, "replay-bulk-confirm.png")
+        page.get_by_role("link", name="Annuler").click()
+
+        page.goto(f"{server.url}/transmissions/{row.id}")
+        page.locator("summary", has_text="Rejouer").click()
+        page.get_by_role("button", name="Confirmer le rejeu").click()
+        wait_for_status(gateway, row.id, "sent")
+        attempt = page.locator("tr[data-attempt='2']")
+        expect(attempt).to_contain_text("rejeu : renvoyé", timeout=10_000)
+        expect(attempt).to_contain_text("version 1")
+        expect(attempt.locator("[data-field='bytes']")).not_to_have_text("0")
+        _shot(page, "replay-resent.png")
+        page.context.close()
+    second = share / versioned_name(first.name, 1)
+    assert second.read_bytes() == first.read_bytes()  # the same bytes, really sent again
+
+
+@contextmanager
+def _serve(gateway: Gateway) -> Iterator[LiveServer]:
+    """The live server, started after the test configured its destinations."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from gateway.web.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(gateway.config, gateway.database)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", gateway, server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -30,7 +30,8 @@ from gateway.web.users import Role
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 NOTICES = {
-    "replayed": "Rejeu demandé : la transmission est remise en attente et part tout de suite.",
+    "replayed": "Rejeu demandé : la transmission est remise en attente et renvoyée tout de suite, même si une "
+    "copie est déjà chez le destinataire (le dernier essai dit ce qui a été envoyé).",
     "not-replayed": "Rien à rejouer : la transmission est déjà en cours, ou son flux a été purgé.",
 }
 
@@ -76,6 +77,8 @@ def confirm_bulk_replay(
     since: str | None = None,
 ) -> Response:
     wanted = _filter(status, destination, since)
+    if wanted.is_empty:
+        raise Refused(400, "Rejeu groupé : choisissez d'abord un filtre (statut, destination ou date).")
     ids = replayable_ids(app_state(request).database, wanted)
     return render(
         request,

@@ -50,6 +50,11 @@ class TransmissionFilter:
                 raise FilterError(f"date invalide : {since} (attendu : AAAA-MM-JJ)") from None
         return cls(status, (destination or "").strip() or None, day)
 
+    @property
+    def is_empty(self) -> bool:
+        """No criterion at all: a bulk replay would act on every transmission, sent ones included."""
+        return not (self.status or self.destination or self.since)
+
     def since_utc(self) -> datetime | None:
         if self.since is None:
             return None
