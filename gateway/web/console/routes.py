@@ -15,6 +15,7 @@ from starlette.responses import FileResponse, Response
 from gateway.web.console import (
     admin_routes,
     auth_routes,
+    history_routes,
     offer_routes,
     partner_routes,
     quarantine_routes,
@@ -41,6 +42,7 @@ router.include_router(admin_routes.router)
 router.include_router(offer_routes.router)
 router.include_router(quarantine_routes.router)
 router.include_router(partner_routes.router)
+router.include_router(history_routes.router)
 
 
 @router.get("/static/{name}")
