@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -319,3 +319,33 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(Text)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AlertRow(Base):
+    """An incident of one destination (gateway.alerts): opened once, closed once, one notice each."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # transmission_dead | no_delivery | quarantine_high
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message: Mapped[str] = mapped_column(Text)  # French, as notified
+    opened_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Channels done for the notice in progress ("opened:email"), so a retry resends only the others.
+    notified_channels: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    # One open incident per destination and kind, even with several processes checking at once.
+    __table_args__ = (
+        Index(
+            "uq_alerts_open",
+            "destination",
+            "kind",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )

@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, Response
 
 from gateway.web.console import (
     admin_routes,
+    alert_routes,
     auth_routes,
     history_routes,
     offer_routes,
@@ -43,6 +44,7 @@ router.include_router(offer_routes.router)
 router.include_router(quarantine_routes.router)
 router.include_router(partner_routes.router)
 router.include_router(history_routes.router)
+router.include_router(alert_routes.router)
 
 
 @router.get("/static/{name}")

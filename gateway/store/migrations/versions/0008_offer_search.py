@@ -1,4 +1,4 @@
-"""offers: searchable columns, FTS5 index (SQLite), filter indexes
+"""offers: searchable columns, FTS5 index (SQLite), filter indexes; alerts (incidents)
 
 Revision ID: 0008
 Revises: 0004
@@ -50,7 +50,34 @@ FTS_STATEMENTS = (
 )
 
 
+def _create_alerts() -> None:
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("destination", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("opened_notified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_notified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("notified_channels", sa.Text(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_alerts_opened_at", "alerts", ["opened_at"], unique=False)
+    op.create_index(
+        "uq_alerts_open",
+        "alerts",
+        ["destination", "kind"],
+        unique=True,
+        sqlite_where=sa.text("closed_at IS NULL"),
+        postgresql_where=sa.text("closed_at IS NULL"),
+    )
+
+
 def upgrade() -> None:
+    _create_alerts()
     with op.batch_alter_table("offers", schema=None) as batch_op:
         for name in COLUMNS:
             batch_op.add_column(sa.Column(name, sa.Text(), nullable=False, server_default=""))
@@ -90,6 +117,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("uq_alerts_open", table_name="alerts")
+    op.drop_index("ix_alerts_opened_at", table_name="alerts")
+    op.drop_table("alerts")
     if op.get_bind().dialect.name == "sqlite":
         for name in ("offers_search_insert", "offers_search_delete", "offers_search_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
