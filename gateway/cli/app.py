@@ -8,17 +8,18 @@ quarantined (`--strict`), 2 bad input or configuration (nothing changed).
 from __future__ import annotations
 
 import json
-import os
-from datetime import UTC, datetime
-from importlib import resources
+from datetime import datetime
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gateway.cli import alert_commands, delivery_commands, partner_commands, render, user_commands
+from gateway.cli.arguments import ArgumentProblem, parse_moment, source_date_epoch
 from gateway.cli.context import Context, command_context
 from gateway.cli.log_setup import configure_logging
+from gateway.cli.progress import ExportProgress
 from gateway.intake.importer import import_file
 from gateway.intake.models import Offer
 from gateway.intake.reader import InputFileError
@@ -45,14 +46,32 @@ app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Fichier de configuration TOML (défaut : config/gateway.toml)."),
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="LHEO_GATEWAY_CONFIG",
+        help="Fichier de configuration TOML (défaut : config/gateway.toml du dossier courant).",
+    ),
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        try:
+            number = metadata.version("lheo-gateway")
+        except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+            number = "inconnue (non installée)"
+        typer.echo(f"lheo-gateway {number}")
+        raise typer.Exit()
 
 
 @app.callback()
 def main_callback(
     ctx: typer.Context,
     config: ConfigOption = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Affiche la version.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal détaillé sur stderr.")] = False,
     log_format: Annotated[str, typer.Option(help="auto (texte dans un terminal, JSON sinon), text ou json.")] = "auto",
 ) -> None:
@@ -60,13 +79,12 @@ def main_callback(
     ctx.obj = Context(config)
 
 
-def _parse_moment(value: str | None) -> datetime | None:
+def _parse_moment(context: Context, value: str | None) -> datetime | None:
     """`--at` or SOURCE_DATE_EPOCH fix the export timestamp (reproducible feeds)."""
-    if value:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    return datetime.fromtimestamp(int(epoch), UTC) if epoch else None
+    try:
+        return parse_moment(value, "--at") or source_date_epoch()
+    except ArgumentProblem as exc:
+        raise context.fail(str(exc)) from exc
 
 
 @offers_app.command("import")
@@ -178,11 +196,19 @@ def export(
 ) -> None:
     """Construit le flux LHÉO 2.3 de chaque destination dans l'outbox."""
     context = command_context(ctx)
+    moment = _parse_moment(context, at)
+    context.check_destinations(destination)
     database = context.database()
     try:
-        results = run_export(
-            database, context.config, destinations=destination, dry_run=dry_run, exported_at=_parse_moment(at)
-        )
+        with ExportProgress(context.console, database, enabled=not dry_run) as progress:
+            results = run_export(
+                database,
+                context.config,
+                destinations=destination,
+                dry_run=dry_run,
+                exported_at=moment,
+                on_offer=progress.on_offer,
+            )
     except (ProfileError, SchemaLoadError) as exc:
         raise context.fail(str(exc)) from exc
     finally:
@@ -201,13 +227,15 @@ def demo(
 ) -> None:
     """Tâche principale de démonstration : importe les offres d'exemple, exporte et transmet chaque destination."""
     context = command_context(ctx)
+    moment = _parse_moment(context, at)
     sample = resources.files("gateway.demo").joinpath("sample_offers.jsonl")
     database = context.database()
     try:
         with resources.as_file(sample) as sample_path:
             report = import_file(database, sample_path, context.config.rules)
         render.import_summary(context.console, report)
-        results = run_export(database, context.config, exported_at=_parse_moment(at))
+        with ExportProgress(context.console, database) as progress:
+            results = run_export(database, context.config, exported_at=moment, on_offer=progress.on_offer)
         render.export_summary(context.console, results, dry_run=False)
         recover_interrupted(database)
         delivered = deliver_pending(database, context.config)
@@ -226,6 +254,8 @@ def feeds_list(
 ) -> None:
     """Manifeste des flux écrits (empreinte, tailles, nombre d'offres)."""
     context = command_context(ctx)
+    if destination:
+        context.check_destinations([destination])
     database = context.database()
     try:
         render.feeds_table(context.console, database, destination=destination, limit=limit)

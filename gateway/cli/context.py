@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.config import DEFAULT_CONFIG_PATH, ConfigError, GatewayConfig, load_config
 from gateway.store.database import Database
 
 
@@ -32,8 +32,16 @@ class Context:
     @property
     def config(self) -> GatewayConfig:
         if self._config is None:
+            path = self.config_path
+            if path is None and not DEFAULT_CONFIG_PATH.exists():
+                # Never fall back to built-in defaults here: a store would be created silently
+                # in whatever folder the command happens to run from.
+                raise self.fail(
+                    f"aucune configuration : {Path.cwd() / DEFAULT_CONFIG_PATH} est introuvable — lancez la commande"
+                    " depuis le dossier de la passerelle, ou indiquez --config FICHIER (ou LHEO_GATEWAY_CONFIG)"
+                )
             try:
-                self._config = load_config(self.config_path)
+                self._config = load_config(path)
             except ConfigError as exc:
                 raise self.fail(str(exc)) from exc
         return self._config

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from gateway.cli.times import when
 from gateway.config import GatewayConfig
 from gateway.intake.importer import ImportReport, Outcome
 from gateway.outbox.relay import DeliveryReport
@@ -118,7 +119,7 @@ def offer_detail(console: Console, database: Database, config: GatewayConfig, re
         console.print(f"[bold]{row.reference}[/] — {row.title}", highlight=False)
         console.print(
             f"statut back-office : {row.bo_status}    acceptée : {'oui' if row.accepted else 'non'}    "
-            f"source : {row.source}    mise à jour : {row.updated_at:%Y-%m-%d %H:%M:%S}",
+            f"source : {row.source}    mise à jour : {when(row.updated_at, seconds=True)}",
             highlight=False,
         )
         problems = load_problems(row)
