@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from gateway.transports.base import versioned_name
 from tests.conftest import Gateway, base_offer, with_changes
@@ -211,3 +211,23 @@ def _serve(gateway: Gateway) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_docs_render_with_no_network_beyond_the_gateway(browser: Browser, live_server: LiveServer) -> None:  # noqa: F811
+    page = browser.new_context().new_page()
+    outside: list[str] = []
+
+    def only_local(route: Route) -> None:
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(f"{live_server.url}/docs")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("Passerelle LHÉO", timeout=15_000)
+    expect(page.get_by_text("/api/v1/feeds", exact=True).first).to_be_visible()
+    _shot(page, "docs-offline.png")
+    assert outside == []
+    page.context.close()
