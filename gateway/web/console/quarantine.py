@@ -109,7 +109,7 @@ def _candidates(db: Session, run_ids: list[int], wanted: QuarantineFilter) -> li
     organisme = wanted.organisme.strip()
     if organisme:
         digits = "".join(char for char in organisme if char.isdigit())
-        by_name = and_(*(OfferRow.organisme_names.like(f"%{word}%") for word in organisme.split()))
+        by_name = and_(*(OfferRow.organisme_names.ilike(f"%{word}%") for word in organisme.split()))
         query = query.where(or_(OfferRow.sirets.like(f"{digits}%"), by_name) if digits else by_name)
     return [(ref, _first(names or "", "|"), _first(sirets or "", " ")) for ref, names, sirets in db.execute(query)]
 
@@ -157,14 +157,17 @@ def quarantine_view(database: Database, wanted: QuarantineFilter, *, paginate: b
             raise QuarantineFilterError(f"aucun export terminé pour la destination « {wanted.destination} »")
         current = {wanted.destination: runs[wanted.destination]} if wanted.destination else runs
         candidates = _candidates(db, [run.id for run in current.values()], wanted)
-        since = _since(db, [ref for ref, _, _ in candidates], current)
+        since: dict[str, datetime] = {}
         if wanted.min_days:
+            since = _since(db, [ref for ref, _, _ in candidates], current)
             limit = now - timedelta(days=wanted.min_days)
             candidates = [c for c in candidates if c[0] in since and since[c[0]] <= limit]
         counts: dict[tuple[str, str], int] = defaultdict(int)
         for _ref, name, siret in candidates:
             counts[(siret, name)] += 1
         shown = candidates[(wanted.page - 1) * PAGE_SIZE : wanted.page * PAGE_SIZE] if paginate else candidates
+        if not wanted.min_days:  # the history is read for the offers shown only
+            since = _since(db, [ref for ref, _, _ in shown], current)
         offers = _offers(db, shown, since, runs)
     organismes = sorted(((siret, name, n) for (siret, name), n in counts.items()), key=lambda item: (-item[2], item[1]))
     return QuarantineView(wanted, sorted(runs), runs, offers, len(candidates), organismes)
