@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.store.database import Database
@@ -115,37 +115,49 @@ def _candidates(db: Session, run_ids: list[int], wanted: QuarantineFilter) -> li
 
 
 def _since(db: Session, references: list[str], current: dict[str, ExportRunRow]) -> dict[str, datetime]:
-    """When each offer's current streak of quarantine began (earliest over its destinations)."""
-    runs = {run_id: (dest, aware(started)) for run_id, dest, started in db.execute(
-        select(ExportRunRow.id, ExportRunRow.destination, ExportRunRow.started_at)
-    )}
+    """When each offer's current streak of quarantine began (earliest over its destinations).
+
+    In SQL, chunk by chunk: per (offer, destination), the last run that carried the offer with
+    nothing held back, then the earliest run after it that held the offer back.
+    """
     found: dict[str, datetime] = {}
     for start in range(0, len(references), _CHUNK):
         chunk = references[start : start + _CHUNK]
-        held: set[tuple[str, int]] = {
-            (reference, run_id)
-            for reference, run_id in db.execute(
-                select(QuarantineRow.formation_reference, QuarantineRow.run_id)
-                .where(QuarantineRow.formation_reference.in_(chunk))
-                .distinct()
-            )
-        }
-        carried = db.execute(
-            select(FeedOfferRow.formation_reference, FeedOfferRow.run_id).where(
-                FeedOfferRow.formation_reference.in_(chunk)
-            )
+        held_in_run = exists().where(
+            QuarantineRow.run_id == FeedOfferRow.run_id,
+            QuarantineRow.formation_reference == FeedOfferRow.formation_reference,
         )
-        last_clean: dict[tuple[str, str], int] = defaultdict(int)
-        for reference, run_id in carried:
-            if (reference, run_id) not in held and run_id in runs:
-                key = (reference, runs[run_id][0])
-                last_clean[key] = max(last_clean[key], run_id)
-        for reference, run_id in held:
-            destination, started = runs.get(run_id, ("", None))
-            if started is None or destination not in current or run_id <= last_clean[(reference, destination)]:
-                continue
-            if reference not in found or started < found[reference]:
-                found[reference] = started
+        clean = (
+            select(
+                FeedOfferRow.formation_reference.label("reference"),
+                ExportRunRow.destination.label("destination"),
+                func.max(FeedOfferRow.run_id).label("run_id"),
+            )
+            .join(ExportRunRow, ExportRunRow.id == FeedOfferRow.run_id)
+            .where(FeedOfferRow.formation_reference.in_(chunk), ~held_in_run)
+            .group_by(FeedOfferRow.formation_reference, ExportRunRow.destination)
+            .subquery()
+        )
+        streaks = (
+            select(QuarantineRow.formation_reference, func.min(ExportRunRow.started_at))
+            .join(ExportRunRow, ExportRunRow.id == QuarantineRow.run_id)
+            .outerjoin(
+                clean,
+                and_(
+                    clean.c.reference == QuarantineRow.formation_reference,
+                    clean.c.destination == ExportRunRow.destination,
+                ),
+            )
+            .where(
+                QuarantineRow.formation_reference.in_(chunk),
+                ExportRunRow.destination.in_(list(current)),
+                QuarantineRow.run_id > func.coalesce(clean.c.run_id, 0),
+            )
+            .group_by(QuarantineRow.formation_reference)
+        )
+        for reference, started in db.execute(streaks):
+            if started is not None:
+                found[reference] = aware(started)
     return found
 
 
