@@ -120,3 +120,21 @@ def test_migration_fills_the_columns_of_offers_stored_before_it(tmp_path: Path) 
 
 def test_fold() -> None:
     assert fold("Œuvre Élève Maçon") == "œuvre eleve macon"
+
+
+def test_search_index_heals_when_a_later_migration_dropped_its_triggers(gateway: Gateway) -> None:
+    """Alembic's batch mode on SQLite rebuilds a table without its triggers: the next start repairs them."""
+    gateway.import_offers(*_offers())
+    with gateway.database.engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER offers_search_update"))
+        connection.execute(text("DROP TRIGGER offers_search_insert"))
+    gateway.import_offers(with_changes(_offers()[0], title="CAP Carreleur mosaïste"), name="again.jsonl")
+    assert _refs(gateway, words="mosaiste") == []  # the index went stale without its triggers
+    reopened = Database(gateway.config.store.url)  # what every command does: upgrade, then repair
+    with reopened.session() as db:
+        assert [line.reference for line in search_offers(db, OfferQuery(words="mosaiste")).lines] == [MACON]
+        assert search_offers(db, OfferQuery(words="macon")).lines == []
+    with reopened.engine.connect() as connection:
+        names = set(connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    reopened.close()
+    assert {"offers_search_insert", "offers_search_update", "offers_search_delete"} <= names

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from gateway.problems import Problem
+from gateway.store.fts import TRIGGERS, ensure_offer_search
 from gateway.store.search_fields import search_columns
 
 revision = "0008"
@@ -36,19 +37,6 @@ INDEXES = {
     "ix_offers_sirets": ["sirets"],
     "ix_offers_problem_codes": ["problem_codes", "reference"],
 }
-
-FTS_STATEMENTS = (
-    "CREATE VIRTUAL TABLE offers_search USING fts5("
-    "search_text, content='offers', content_rowid='rowid', tokenize=\"unicode61 remove_diacritics 2\")",
-    "CREATE TRIGGER offers_search_insert AFTER INSERT ON offers BEGIN "
-    "INSERT INTO offers_search(rowid, search_text) VALUES (new.rowid, new.search_text); END",
-    "CREATE TRIGGER offers_search_delete AFTER DELETE ON offers BEGIN "
-    "INSERT INTO offers_search(offers_search, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END",
-    "CREATE TRIGGER offers_search_update AFTER UPDATE OF search_text ON offers BEGIN "
-    "INSERT INTO offers_search(offers_search, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); "
-    "INSERT INTO offers_search(rowid, search_text) VALUES (new.rowid, new.search_text); END",
-)
-
 
 def _create_alerts() -> None:
     op.create_table(
@@ -110,10 +98,7 @@ def upgrade() -> None:
             updates.append({"ref": reference, **search_columns(data, found)})
         connection.execute(statement, updates)
         last = rows[-1][0]
-    if connection.dialect.name == "sqlite":
-        for fts_statement in FTS_STATEMENTS:
-            op.execute(fts_statement)
-        op.execute("INSERT INTO offers_search(offers_search) VALUES ('rebuild')")
+    ensure_offer_search(connection)  # SQLite: the FTS5 table, its triggers, built from the offers
 
 
 def downgrade() -> None:
@@ -121,7 +106,7 @@ def downgrade() -> None:
     op.drop_index("ix_alerts_opened_at", table_name="alerts")
     op.drop_table("alerts")
     if op.get_bind().dialect.name == "sqlite":
-        for name in ("offers_search_insert", "offers_search_delete", "offers_search_update"):
+        for name in TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS offers_search")
     with op.batch_alter_table("quarantine", schema=None) as batch_op:
