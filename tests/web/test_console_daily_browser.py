@@ -231,3 +231,34 @@ def test_docs_render_with_no_network_beyond_the_gateway(browser: Browser, live_s
     _shot(page, "docs-offline.png")
     assert outside == []
     page.context.close()
+
+
+def test_history_chart_and_alerts_in_the_browser(browser: Browser, gateway: Gateway, tmp_path: Path) -> None:  # noqa: F811
+    from datetime import UTC, datetime
+
+    from gateway.config import DestinationSettings
+    from gateway.outbox.relay import deliver_pending
+    from gateway.store.tables import AlertRow
+    from gateway.transports.local import LocalFolderSettings
+    from tests.web.test_console import set_destinations
+
+    set_destinations(gateway, intercarif=DestinationSettings(transport=LocalFolderSettings(path=tmp_path / "share")))
+    gateway.import_offers(base_offer(BTS, ("00100001",)))
+    gateway.export("intercarif", at=datetime.now(UTC))
+    assert deliver_pending(gateway.database, gateway.config).sent
+    with gateway.database.session() as db, db.begin():
+        db.add(AlertRow(destination="intercarif", kind="no_delivery", opened_at=datetime.now(UTC), message="test"))
+    make_user(gateway, "oscar", "operator")
+    with _serve(gateway) as server:
+        page = _sign_in(browser, server, "oscar")
+        page.get_by_role("link", name="Historique").click()
+        chart = page.locator("section[data-destination='intercarif'] svg")
+        expect(chart).to_be_visible()
+        expect(chart.locator("rect[data-kind='sent']")).to_have_count(1)
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 300  # drawn, not collapsed
+        _shot(page, "history.png")
+        page.get_by_role("link", name="Alertes").click()
+        expect(page.locator("tr[data-kind='no_delivery']")).to_contain_text("en cours")
+        _shot(page, "alerts.png")
+        page.context.close()
