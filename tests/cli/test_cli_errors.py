@@ -159,3 +159,19 @@ def test_export_shows_progress_in_a_terminal_only(config_file: Path, tmp_path: P
     assert "intercarif" in shown and "5/5" in shown and "offres" in shown and "reste" in shown
     piped = runner.invoke(app, ["-c", str(config_file), "export", "-d", "intercarif", "--at", "2026-11-28"]).output
     assert "5/5" not in piped and "reste" not in piped
+
+
+def test_offers_list_search_from_the_cli(config_file: Path, tmp_path: Path) -> None:  # noqa: F811
+    from tests.conftest import with_changes
+
+    macon = with_changes(base_offer("202611270010", ("00110001",)), title="CAP Maçon")
+    _write(tmp_path / "offers.jsonl", macon, base_offer())
+    assert (
+        runner.invoke(app, ["-c", str(config_file), "offers", "import", str(tmp_path / "offers.jsonl")]).exit_code == 0
+    )
+    found = runner.invoke(app, ["-c", str(config_file), "offers", "list", "--search", "cap macon"])
+    assert found.exit_code == 0 and "202611270010" in found.output and "202611270001" not in found.output
+    assert "Offres (1 sur 1)" in found.output
+    by_town = runner.invoke(app, ["-c", str(config_file), "offers", "list", "--town", "bordeaux", "--sort", "title"])
+    assert by_town.output.index("202611270001") < by_town.output.index("202611270010")  # BTS… before CAP…
+    assert "tri inconnu" in _fails(config_file, "offers", "list", "--sort", "price")
