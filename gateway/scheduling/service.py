@@ -74,14 +74,18 @@ class GatewayService:
             log.exception("alerts: check failed")
 
     def deliver_due(self) -> None:
+        gave_up = False
         for destination in sorted(self.config.destinations):
             if self.stopping.is_set():
                 return
             with held(self.database, f"destination:{destination}", self._owner(), LEASE) as acquired:
                 if acquired:
-                    self._deliver(destination)
+                    gave_up = self._deliver(destination) or gave_up
+        if gave_up:  # a transmission just died: say so now, not at the next periodic check
+            self.check_alerts()
 
-    def _deliver(self, destination: str) -> None:
+    def _deliver(self, destination: str) -> bool:
+        """Deliver what is due; True when a transmission was given up (dead)."""
         settings = self.config.destinations[destination]
         report = deliver_destination(self.database, destination, settings, should_stop=self.stopping.is_set)
         if report.sent or report.failed or report.dead:
@@ -92,6 +96,7 @@ class GatewayService:
                 len(report.failed),
                 len(report.dead),
             )
+        return bool(report.dead)
 
     # -- life cycle
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -209,3 +210,37 @@ def test_a_notice_that_cannot_go_is_sent_once_at_the_next_check(
 def _transmissions(gateway: Gateway) -> list[TransmissionRow]:
     with gateway.database.session() as db:
         return list(db.scalars(select(TransmissionRow).order_by(TransmissionRow.id)))
+
+
+def test_the_service_checks_alerts_on_its_own(
+    gateway: Gateway,
+    http_receiver: HttpReceiver,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from gateway.scheduling.service import GatewayService
+    from tests.conftest import write_config
+
+    write_config(
+        gateway,
+        tmp_path,
+        f"""
+[destinations.intercarif]
+schedule = "30 2 * * *"
+[destinations.intercarif.transport]
+kind = "local"
+path = "../drop"
+[alerts]
+enabled = true
+check_interval_seconds = 120
+quarantine_threshold = 0
+[alerts.webhook]
+url = "{http_receiver.url}/hooks/alerts"
+""",
+    )
+    service = GatewayService(gateway.config, gateway.database)
+    assert "alertes : toutes les 120 s" in service.schedule()
+    assert service.scheduler.get_job("alerts") is not None
+    bad = with_changes(base_offer("202611270002", ("00200001",)), responsable__siret="73282932000075")
+    gateway.import_offers(bad, base_offer())
+    service.export_and_deliver("intercarif")  # the scheduled job: export, deliver, then check
+    assert [(h["event"], h["kind"]) for h in _hooks(http_receiver)] == [("alert.opened", "quarantine_high")]
