@@ -235,12 +235,13 @@ def feeds_table(console: Console, database: Database, *, destination: str | None
         if destination:
             query = query.where(FeedRow.destination == destination)
         table = Table(title="Flux")
-        for column in ("id", "destination", "offres", "quarantaine", "taille", "gzip", "sha256", "état"):
+        for column in ("id", "destination", "exporté", "offres", "quarantaine", "taille", "gzip", "sha256", "état"):
             table.add_column(column)
         for feed in db.scalars(query):
             table.add_row(
                 feed.id,
                 feed.destination,
+                when(feed.exported_at),
                 str(feed.offer_count),
                 str(feed.quarantined_count),
                 f"{feed.size:,}",
