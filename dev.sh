@@ -15,8 +15,16 @@ ensure_venv() {
     # Re-install only when pyproject.toml changed since the last install.
     local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
-        "$VENV/bin/python" -m pip install --quiet --upgrade pip
-        "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+        # pip relays the build backend's notices even with --quiet (setuptools' "Editable
+        # installation" box, index warnings): keep them in a log, shown only if the install fails.
+        local log="$VENV/install.log"
+        echo "installation des dépendances dans $VENV (journal : $log)…" >&2
+        if ! { "$VENV/bin/python" -m pip install --quiet --upgrade pip &&
+               "$VENV/bin/python" -m pip install --quiet -e '.[dev]'; } >"$log" 2>&1; then
+            cat "$log" >&2
+            echo "échec de l'installation (journal complet : $log)" >&2
+            exit 1
+        fi
         rm -f "$VENV"/.installed-*
         touch "$stamp"
     fi

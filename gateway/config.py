@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.alerts.settings import AlertSettings
 from gateway.transports.registry import TransportSettings
 
 DEFAULT_CONFIG_PATH = Path("config/gateway.toml")
@@ -133,6 +134,7 @@ class GatewayConfig(_Settings):
     export: ExportSettings = Field(default_factory=ExportSettings)
     destinations: dict[str, DestinationSettings] = Field(default_factory=dict)
     web: WebSettings = Field(default_factory=WebSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     def resolved(self, base_dir: Path) -> GatewayConfig:
         """Return a copy whose relative paths are anchored at `base_dir`."""
@@ -155,6 +157,7 @@ class GatewayConfig(_Settings):
                     name: destination.model_copy(update={"transport": _anchor_paths(destination.transport, anchor)})
                     for name, destination in self.destinations.items()
                 },
+                "alerts": self.alerts.anchored(anchor),
             }
         )
 

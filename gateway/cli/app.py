@@ -8,17 +8,25 @@ quarantined (`--strict`), 2 bad input or configuration (nothing changed).
 from __future__ import annotations
 
 import json
-import os
-from datetime import UTC, datetime
-from importlib import resources
+from datetime import datetime
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gateway.cli import approval_commands, delivery_commands, partner_commands, render, user_commands
+from gateway.cli import (
+    alert_commands,
+    approval_commands,
+    delivery_commands,
+    partner_commands,
+    render,
+    user_commands,
+)
+from gateway.cli.arguments import ArgumentProblem, parse_moment, source_date_epoch
 from gateway.cli.context import Context, command_context
 from gateway.cli.log_setup import configure_logging
+from gateway.cli.progress import ExportProgress
 from gateway.intake.importer import import_file
 from gateway.intake.models import Offer
 from gateway.intake.reader import InputFileError
@@ -26,6 +34,7 @@ from gateway.mapping.profiles import ProfileError
 from gateway.outbox.relay import deliver_pending, recover_interrupted
 from gateway.pipeline.export import run_export
 from gateway.store.database import Database
+from gateway.store.offer_search import OfferQuery, SearchError
 from gateway.validation.fragment_validator import SchemaLoadError
 
 app = typer.Typer(
@@ -44,14 +53,32 @@ app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Fichier de configuration TOML (défaut : config/gateway.toml)."),
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="LHEO_GATEWAY_CONFIG",
+        help="Fichier de configuration TOML (défaut : config/gateway.toml du dossier courant).",
+    ),
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        try:
+            number = metadata.version("lheo-gateway")
+        except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+            number = "inconnue (non installée)"
+        typer.echo(f"lheo-gateway {number}")
+        raise typer.Exit()
 
 
 @app.callback()
 def main_callback(
     ctx: typer.Context,
     config: ConfigOption = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Affiche la version.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal détaillé sur stderr.")] = False,
     log_format: Annotated[str, typer.Option(help="auto (texte dans un terminal, JSON sinon), text ou json.")] = "auto",
 ) -> None:
@@ -59,13 +86,12 @@ def main_callback(
     ctx.obj = Context(config)
 
 
-def _parse_moment(value: str | None) -> datetime | None:
+def _parse_moment(context: Context, value: str | None) -> datetime | None:
     """`--at` or SOURCE_DATE_EPOCH fix the export timestamp (reproducible feeds)."""
-    if value:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    return datetime.fromtimestamp(int(epoch), UTC) if epoch else None
+    try:
+        return parse_moment(value, "--at") or source_date_epoch()
+    except ArgumentProblem as exc:
+        raise context.fail(str(exc)) from exc
 
 
 @offers_app.command("import")
@@ -91,15 +117,50 @@ def offers_import(
 @offers_app.command("list")
 def offers_list(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="Statut back-office (validee, publiee...).")] = None,
+    search: Annotated[
+        str, typer.Option("--search", "-s", help="Mots : référence, intitulé, organisme, SIRET, Certifinfo, ville.")
+    ] = "",
+    status: Annotated[str, typer.Option(help="Statut back-office (validee, publiee...).")] = "",
+    town: Annotated[str, typer.Option(help="Ville d'un lieu de formation ou d'un organisme.")] = "",
+    siret: Annotated[str, typer.Option(help="SIRET (ou début de SIRET) d'un organisme ou d'un lieu.")] = "",
+    certifinfo: Annotated[str, typer.Option(help="Code Certifinfo exact.")] = "",
+    problem: Annotated[str, typer.Option(help="Code problème (import ou dernier export).")] = "",
+    destination: Annotated[str, typer.Option("--destination", "-d", help="Destination, avec --presence.")] = "",
+    presence: Annotated[
+        str, typer.Option(help="in (dans le dernier flux), out (absente), quarantined (retenue).")
+    ] = "",
     rejected: Annotated[bool, typer.Option("--rejected", help="Seulement les offres rejetées.")] = False,
-    limit: Annotated[int, typer.Option(help="Nombre maximum de lignes affichées.")] = 200,
+    sort: Annotated[str, typer.Option(help="reference, title, status ou updated.")] = "reference",
+    desc: Annotated[bool, typer.Option("--desc", help="Tri décroissant.")] = False,
+    page: Annotated[int, typer.Option(min=1, help="Page de résultats.")] = 1,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Nombre de lignes par page.")] = 200,
 ) -> None:
-    """Liste les offres du stock avec leur statut et leurs problèmes."""
+    """Liste et recherche les offres du stock, avec leur statut et leurs problèmes."""
     context = command_context(ctx)
+    if destination:
+        context.check_destinations([destination])
+    query = OfferQuery(
+        words=search,
+        town=town,
+        siret=siret,
+        certifinfo=certifinfo,
+        status=status,
+        problem=problem,
+        destination=destination,
+        presence=presence,
+        rejected_only=rejected,
+        sort=sort,
+        descending=desc,
+        page=page,
+        page_size=limit,
+    )
+    try:
+        query.checked()
+    except SearchError as exc:
+        raise context.fail(str(exc)) from exc
     database = context.database()
     try:
-        render.offers_table(context.console, database, status=status, rejected_only=rejected, limit=limit)
+        render.offers_table(context.console, database, query)
     finally:
         database.close()
 
@@ -142,11 +203,19 @@ def export(
 ) -> None:
     """Construit le flux LHÉO 2.3 de chaque destination dans l'outbox."""
     context = command_context(ctx)
+    moment = _parse_moment(context, at)
+    context.check_destinations(destination)
     database = context.database()
     try:
-        results = run_export(
-            database, context.config, destinations=destination, dry_run=dry_run, exported_at=_parse_moment(at)
-        )
+        with ExportProgress(context.console, database, enabled=not dry_run) as progress:
+            results = run_export(
+                database,
+                context.config,
+                destinations=destination,
+                dry_run=dry_run,
+                exported_at=moment,
+                on_offer=progress.on_offer,
+            )
     except (ProfileError, SchemaLoadError) as exc:
         raise context.fail(str(exc)) from exc
     finally:
@@ -165,13 +234,15 @@ def demo(
 ) -> None:
     """Tâche principale de démonstration : importe les offres d'exemple, exporte et transmet chaque destination."""
     context = command_context(ctx)
+    moment = _parse_moment(context, at)
     sample = resources.files("gateway.demo").joinpath("sample_offers.jsonl")
     database = context.database()
     try:
         with resources.as_file(sample) as sample_path:
             report = import_file(database, sample_path, context.config.rules)
         render.import_summary(context.console, report)
-        results = run_export(database, context.config, exported_at=_parse_moment(at))
+        with ExportProgress(context.console, database) as progress:
+            results = run_export(database, context.config, exported_at=moment, on_offer=progress.on_offer)
         render.export_summary(context.console, results, dry_run=False)
         recover_interrupted(database)
         delivered = deliver_pending(database, context.config)
@@ -190,6 +261,8 @@ def feeds_list(
 ) -> None:
     """Manifeste des flux écrits (empreinte, tailles, nombre d'offres)."""
     context = command_context(ctx)
+    if destination:
+        context.check_destinations([destination])
     database = context.database()
     try:
         render.feeds_table(context.console, database, destination=destination, limit=limit)
@@ -209,6 +282,7 @@ delivery_commands.register(app)
 partner_commands.register(app)
 user_commands.register(app)
 approval_commands.register(offers_app)
+alert_commands.register(app)
 
 
 def main() -> None:

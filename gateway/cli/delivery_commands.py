@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -13,7 +12,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Table
 from sqlalchemy import select
 
-from gateway.cli.context import command_context
+from gateway.cli.arguments import ArgumentProblem, check_port_free, parse_moment
+from gateway.cli.context import Context, command_context
+from gateway.cli.times import when
 from gateway.outbox.relay import Status, deliver_pending, recover_interrupted, replay, requester
 from gateway.scheduling.service import GatewayService
 from gateway.store.tables import AttemptRow, ReplayRow, TransmissionRow
@@ -27,13 +28,6 @@ def register(app: typer.Typer) -> None:
     app.command("replay")(replay_command)
     app.command("run")(run)
     app.command("serve")(serve)
-
-
-def _parse_since(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def deliver(
@@ -84,13 +78,19 @@ def transmissions_list(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="pending, sending, sent, failed, dead, superseded")] = None,
     destination: Annotated[str | None, typer.Option("--destination", "-d")] = None,
-    since: Annotated[str | None, typer.Option(help="Créées depuis (date ISO 8601).")] = None,
-    limit: Annotated[int, typer.Option()] = 200,
+    since: Annotated[str | None, typer.Option(help="Créées depuis (ISO 8601, ex. 2026-11-01 ; UTC).")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 200,
 ) -> None:
     """Liste les transmissions, les plus récentes d'abord."""
     context = command_context(ctx)
     if status and status not in {s.value for s in Status}:
         raise context.fail(f"statut inconnu : {status} ({', '.join(s.value for s in Status)})")
+    if destination:
+        context.check_destinations([destination])
+    try:
+        moment = parse_moment(since, "--since")
+    except ArgumentProblem as exc:
+        raise context.fail(str(exc)) from exc
     database = context.database()
     try:
         with database.session() as db:
@@ -99,11 +99,11 @@ def transmissions_list(
                 query = query.where(TransmissionRow.status == status)
             if destination:
                 query = query.where(TransmissionRow.destination == destination)
-            moment = _parse_since(since)
             if moment:
                 query = query.where(TransmissionRow.created_at >= moment)
             table = Table(title="Transmissions")
-            for column in ("id", "destination", "flux", "statut", "essais", "prochain essai", "dernière erreur"):
+            columns = ("id", "destination", "flux", "statut", "essais", "créée", "prochain essai", "dernière erreur")
+            for column in columns:
                 table.add_column(column)
             for row in db.scalars(query.limit(limit)):
                 table.add_row(
@@ -112,7 +112,8 @@ def transmissions_list(
                     row.feed_id,
                     row.status,
                     str(row.attempts),
-                    f"{row.next_attempt_at:%Y-%m-%d %H:%M:%S}" if row.next_attempt_at else "",
+                    when(row.created_at),
+                    when(row.next_attempt_at, seconds=True),
                     f"{row.last_error_code}: {row.last_error}" if row.last_error_code else "",
                 )
     finally:
@@ -134,20 +135,20 @@ def transmissions_show(ctx: typer.Context, transmission_id: int) -> None:
             console.print(
                 f"[bold]#{row.id}[/] {row.destination} — flux {row.feed_id} — statut [bold]{row.status}[/] — "
                 f"{row.attempts} essai(s)"
-                + (f" — envoyé le {row.sent_at:%Y-%m-%d %H:%M:%S} vers {row.remote}" if row.sent_at else ""),
+                + (f" — envoyé le {when(row.sent_at, seconds=True)} vers {row.remote}" if row.sent_at else ""),
                 highlight=False,
             )
             if row.superseded_by:
                 console.print(f"remplacée par le flux plus récent {row.superseded_by}", highlight=False)
             table = Table(title="Essais")
-            for column in ("n°", "début (UTC)", "durée", "résultat", "erreur", "distant / HTTP", "réponse"):
+            for column in ("n°", "début", "durée", "résultat", "erreur", "distant / HTTP", "réponse"):
                 table.add_column(column)
             for attempt in db.scalars(
                 select(AttemptRow).where(AttemptRow.transmission_id == row.id).order_by(AttemptRow.id)
             ):
                 table.add_row(
                     str(attempt.number),
-                    f"{attempt.started_at:%Y-%m-%d %H:%M:%S}",
+                    when(attempt.started_at, seconds=True),
                     f"{attempt.duration_ms} ms" if attempt.duration_ms is not None else "",
                     attempt.outcome + (" (rejeu)" if attempt.replay_id else ""),
                     f"{attempt.error_code}: {attempt.error_message}" if attempt.error_code else "",
@@ -160,7 +161,7 @@ def transmissions_show(ctx: typer.Context, transmission_id: int) -> None:
             ).all()
             for item in replays:
                 console.print(
-                    f"rejeu demandé par {item.requested_by} le {item.requested_at:%Y-%m-%d %H:%M:%S} "
+                    f"rejeu demandé par {item.requested_by} le {when(item.requested_at, seconds=True)} "
                     f"(statut précédent : {item.previous_status})",
                     highlight=False,
                 )
@@ -184,9 +185,21 @@ def replay_command(
     context = command_context(ctx)
     if not ids and not status:
         raise context.fail("indiquez des identifiants ou --status (avec --destination)")
+    if status and status not in {s.value for s in Status}:
+        raise context.fail(f"statut inconnu : {status} ({', '.join(s.value for s in Status)})")
+    if destination:
+        context.check_destinations([destination])
     database = context.database()
     try:
         selected = list(ids or [])
+        if selected:
+            with database.session() as db:
+                found = set(db.scalars(select(TransmissionRow.id).where(TransmissionRow.id.in_(selected))))
+            unknown = [str(number) for number in selected if number not in found]
+            if unknown:
+                raise context.fail(
+                    f"transmission(s) inconnue(s) : {', '.join(unknown)} (voir `lheo-gateway transmissions list`)"
+                )
         if status:
             with database.session() as db:
                 query = select(TransmissionRow.id).where(TransmissionRow.status == status)
@@ -225,6 +238,8 @@ def run(
     """Service : exporte et transmet chaque destination selon son planning, et sert l'API et la console."""
     context = command_context(ctx)
     logging.getLogger().setLevel(logging.INFO)
+    if web:
+        _check_port(context)
     database = context.database()
     web_server = None
     try:
@@ -232,7 +247,12 @@ def run(
             from gateway.web.server import WebServerThread
 
             web_server = WebServerThread(context.config, database)
-            web_server.start()
+            try:
+                web_server.start()
+            except RuntimeError as exc:
+                raise context.fail(
+                    f"le serveur web n'a pas démarré sur {context.config.web.host}:{context.config.web.port}"
+                ) from exc
         service = GatewayService(context.config, database, retry_poll_seconds=retry_poll)
 
         def ready(jobs: list[str]) -> None:
@@ -253,8 +273,16 @@ def serve(ctx: typer.Context) -> None:
     from gateway.web.server import make_server
 
     context = command_context(ctx)
+    _check_port(context)
     database = context.database()
     try:
         make_server(context.config, database).run()
     finally:
         database.close()
+
+
+def _check_port(context: Context) -> None:
+    try:
+        check_port_free(context.config.web.host, context.config.web.port)
+    except ArgumentProblem as exc:
+        raise context.fail(str(exc)) from exc

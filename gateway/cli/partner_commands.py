@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from gateway.cli.context import Context, command_context
+from gateway.cli.times import when
 from gateway.outbox.relay import requester
 from gateway.web.partners import PartnerError, add_partner, list_partners, revoke, rotate_token
 
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+    return when(moment)
 
 
 def _print_token(context: Context, token: str) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
+from gateway.cli.times import when
 from gateway.config import GatewayConfig
 from gateway.intake.importer import ImportReport, Outcome
 from gateway.outbox.relay import DeliveryReport
@@ -18,6 +18,7 @@ from gateway.pipeline.export import DestinationResult
 from gateway.pipeline.offer_decision import OfferDecision, Verdict
 from gateway.problems import Problem, Severity
 from gateway.store.database import Database
+from gateway.store.offer_search import OfferQuery, search_offers
 from gateway.store.queries import load_problems
 from gateway.store.tables import (
     ExportRunRow,
@@ -84,30 +85,30 @@ def import_report(console: Console, report: ImportReport) -> None:
     import_summary(console, report)
 
 
-def offers_table(console: Console, database: Database, *, status: str | None, rejected_only: bool, limit: int) -> None:
+def offers_table(console: Console, database: Database, query: OfferQuery) -> None:
     with database.session() as db:
-        query = select(OfferRow).order_by(OfferRow.reference)
-        if status:
-            query = query.where(OfferRow.bo_status == status)
-        if rejected_only:
-            query = query.where(OfferRow.accepted.is_(False))
-        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-        query = query.limit(limit)
-        table = Table(title=f"Offres ({min(total, limit)} sur {total})")
-        for column in ("référence", "statut", "acceptée", "intitulé", "problèmes"):
+        results = search_offers(db, query)
+        shown = len(results.lines)
+        title = f"Offres ({shown} sur {results.total})" if query.page == 1 else (
+            f"Offres (page {query.page}/{results.pages}, {results.total} en tout)"
+        )
+        table = Table(title=title)
+        for column in ("référence", "statut", "acceptée", "intitulé", "organisme", "ville(s)", "problèmes"):
             table.add_column(column)
-        for row in db.scalars(query):
-            problems = load_problems(row)
-            codes = Counter(p.code.value for p in problems)
+        for line in results.lines:
             table.add_row(
-                row.reference,
-                row.bo_status or "?",
-                "oui" if row.accepted else "non",
-                (row.title or "")[:70],
-                ", ".join(f"{code}×{n}" if n > 1 else code for code, n in sorted(codes.items())),
+                line.reference,
+                line.bo_status or "?",
+                "oui" if line.accepted else "non",
+                (line.title or "")[:70],
+                line.organismes[:40],
+                line.towns.upper()[:30],
+                ", ".join(line.problem_codes),
             )
         rejections = db.scalar(select(func.count()).select_from(ImportRejectionRow)) or 0
     console.print(table)
+    if results.total > shown and shown:
+        console.print(f"… {results.total - shown} autre(s) : --page {query.page + 1} ou --limit plus grand.")
     if rejections:
         console.print(
             f"{rejections} enregistrement(s) sans référence exploitable conservé(s) à part (import_rejections)."
@@ -122,7 +123,7 @@ def offer_detail(console: Console, database: Database, config: GatewayConfig, re
         console.print(f"[bold]{row.reference}[/] — {row.title}", highlight=False)
         console.print(
             f"statut back-office : {row.bo_status}    acceptée : {'oui' if row.accepted else 'non'}    "
-            f"source : {row.source}    mise à jour : {row.updated_at:%Y-%m-%d %H:%M:%S}",
+            f"source : {row.source}    mise à jour : {when(row.updated_at, seconds=True)}",
             highlight=False,
         )
         problems = load_problems(row)
@@ -260,12 +261,13 @@ def feeds_table(console: Console, database: Database, *, destination: str | None
         if destination:
             query = query.where(FeedRow.destination == destination)
         table = Table(title="Flux")
-        for column in ("id", "destination", "offres", "quarantaine", "taille", "gzip", "sha256", "état"):
+        for column in ("id", "destination", "exporté", "offres", "quarantaine", "taille", "gzip", "sha256", "état"):
             table.add_column(column)
         for feed in db.scalars(query):
             table.add_row(
                 feed.id,
                 feed.destination,
+                when(feed.exported_at),
                 str(feed.offer_count),
                 str(feed.quarantined_count),
                 f"{feed.size:,}",

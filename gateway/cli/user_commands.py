@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from gateway.cli.context import command_context
+from gateway.cli.times import when
 from gateway.outbox.relay import requester
 from gateway.web.users import Role, UserError, add_user, disable_user, list_users, set_role
 
@@ -74,8 +75,8 @@ def users_list(ctx: typer.Context) -> None:
         table.add_row(
             user.login,
             user.role.value,
-            f"{user.created_at:%Y-%m-%d %H:%M}",
-            "actif" if user.active else f"désactivé le {user.disabled_at:%Y-%m-%d %H:%M}",
+            when(user.created_at),
+            "actif" if user.active else f"désactivé le {when(user.disabled_at)}",
         )
     context.console.print(table)
 

@@ -54,6 +54,7 @@ from gateway.store.intake_queries import (
     stored_states,
 )
 from gateway.store.queries import dump_problems, load_problems_json, session_history
+from gateway.store.search_fields import problem_codes_column, search_columns
 from gateway.store.tables import ImportRejectionRow, OfferRow, SessionOwnerRow
 
 
@@ -273,6 +274,12 @@ def _repeated_warning(reference: str, earlier: list[int], line: int) -> Problem:
     )
 
 
+def _problems_update(reference: str, problems: str) -> dict[str, Any]:
+    # The searchable problem codes follow the problems (the console filters on them).
+    codes = [item["code"] for item in json.loads(problems)]
+    return {"reference": reference, "problems": problems, "problem_codes": problem_codes_column(codes)}
+
+
 def _recheck_duplicates(db: Session, state: _FileState) -> None:
     """Flag look-alikes over the store as it stands with the whole file in: symmetric, order-free."""
     changed: list[dict[str, Any]] = []
@@ -290,7 +297,7 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
             if found is not None:
                 problems = problems[:-1] + (", " if problems != "[]" else "") + dump_problems([found])[1:]
             if problems != offer.problems:
-                changed.append({"reference": offer.reference, "problems": problems})
+                changed.append(_problems_update(offer.reference, problems))
             if offer.reference in state.final:
                 digest, _, accepted = state.final[offer.reference]
                 state.final[offer.reference] = (digest, problems, accepted)
@@ -300,7 +307,7 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
             continue
         cleared = _without_duplicate_warning(stored)
         state.final[reference] = (digest, cleared, accepted)
-        changed.append({"reference": reference, "problems": cleared})
+        changed.append(_problems_update(reference, cleared))
     if changed:
         db.execute(update(OfferRow), changed)
 
@@ -347,6 +354,7 @@ def _row_values(item: _Prepared, problems: list[Problem], source: str, now: date
         "problems": dump_problems(problems),
         "source": f"{source}:{item.line}",
         "updated_at": now,
+        **search_columns(data, problems),
     }
 
 

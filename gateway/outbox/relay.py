@@ -8,6 +8,7 @@ per run, always closed; one failing destination or one poison feed never stops t
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import logging
 import os
@@ -269,7 +270,8 @@ def _attempt(
             .order_by(ReplayRow.id.desc())
             .limit(1)
         )
-        to_deliver = _feed_to_deliver(feed)
+        # After a staff replay the bytes go again for real, even if a copy is already there.
+        to_deliver = dataclasses.replace(_feed_to_deliver(feed), resend=replay_id is not None)
     transport.progress = on_start(to_deliver.feed_id, transmission_id, to_deliver.size) if on_start else None
     started = utcnow()
     clock = time.monotonic()

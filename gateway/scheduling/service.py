@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from gateway.alerts.check import check_alerts
 from gateway.config import GatewayConfig
 from gateway.outbox.relay import deliver_destination, process_owner, recover_interrupted
 from gateway.pipeline.export import run_export
@@ -61,16 +62,30 @@ class GatewayService:
                 return
             run_export(self.database, self.config, destinations=[destination])
             self._deliver(destination)
+        self.check_alerts()
+
+    def check_alerts(self) -> None:
+        """Open/close alert incidents and send their notices (never fatal to the service)."""
+        if not self.config.alerts.enabled or self.stopping.is_set():
+            return
+        try:
+            check_alerts(self.database, self.config)
+        except Exception:  # a broken SMTP relay must not stop exports and deliveries
+            log.exception("alerts: check failed")
 
     def deliver_due(self) -> None:
+        gave_up = False
         for destination in sorted(self.config.destinations):
             if self.stopping.is_set():
                 return
             with held(self.database, f"destination:{destination}", self._owner(), LEASE) as acquired:
                 if acquired:
-                    self._deliver(destination)
+                    gave_up = self._deliver(destination) or gave_up
+        if gave_up:  # a transmission just died: say so now, not at the next periodic check
+            self.check_alerts()
 
-    def _deliver(self, destination: str) -> None:
+    def _deliver(self, destination: str) -> bool:
+        """Deliver what is due; True when a transmission was given up (dead)."""
         settings = self.config.destinations[destination]
         report = deliver_destination(self.database, destination, settings, should_stop=self.stopping.is_set)
         if report.sent or report.failed or report.dead:
@@ -81,6 +96,7 @@ class GatewayService:
                 len(report.failed),
                 len(report.dead),
             )
+        return bool(report.dead)
 
     # -- life cycle
 
@@ -96,6 +112,10 @@ class GatewayService:
         self.scheduler.add_job(
             self.deliver_due, IntervalTrigger(seconds=self.retry_poll_seconds), id="deliver-due", name="retries"
         )
+        if self.config.alerts.enabled:
+            interval = IntervalTrigger(seconds=self.config.alerts.check_interval_seconds)
+            self.scheduler.add_job(self.check_alerts, interval, id="alerts", name="alerts")
+            described.append(f"alertes : toutes les {self.config.alerts.check_interval_seconds:g} s")
         return described
 
     def run(self, *, install_signal_handlers: bool = True, on_ready: Callable[[list[str]], None] | None = None) -> None:

@@ -10,6 +10,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.store.fts import ensure_offer_search
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -40,6 +42,8 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         alembic_cfg.attributes["connection"] = connection
         command.upgrade(alembic_cfg, "head")
+        # A later migration may have rebuilt the offers table and dropped the search triggers.
+        ensure_offer_search(connection)
 
 
 class Database:

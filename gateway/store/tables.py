@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -38,12 +38,27 @@ class OfferRow(Base):
     accepted: Mapped[bool] = mapped_column(Boolean, index=True)
     problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of Problem
     source: Mapped[str | None] = mapped_column(Text)
+    # Search columns (gateway.store.search_fields), filled at import; FTS5 indexes search_text.
+    organisme_names: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sirets: Mapped[str] = mapped_column(Text, default="", server_default="")
+    towns: Mapped[str] = mapped_column(Text, default="", server_default="")
+    problem_codes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     first_imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     # Exports read validated offers page by page in reference order: with this index each page
     # is a range scan, instead of sorting every validated offer again for every page.
-    __table_args__ = (Index("ix_offers_status_reference", "bo_status", "reference"),)
+    __table_args__ = (
+        Index("ix_offers_status_reference", "bo_status", "reference"),
+        # Search (migration 0008): sorted pages without a sort, LIKE scans over small indexes.
+        Index("ix_offers_updated_reference", "updated_at", "reference"),
+        Index("ix_offers_status_updated", "bo_status", "updated_at", "reference"),
+        Index("ix_offers_title_reference", "title", "reference"),
+        Index("ix_offers_towns", "towns"),
+        Index("ix_offers_sirets", "sirets"),
+        Index("ix_offers_problem_codes", "problem_codes", "reference"),
+    )
 
 
 class ImportRejectionRow(Base):
@@ -113,6 +128,7 @@ class QuarantineRow(Base):
     __table_args__ = (
         Index("ix_quarantine_run", "run_id"),
         Index("ix_quarantine_offer", "formation_reference"),
+        Index("ix_quarantine_run_code", "run_id", "code"),
     )
 
 
@@ -357,3 +373,33 @@ class PendingApprovalRow(Base):
     destination: Mapped[str] = mapped_column(String(64))
     payload_sha256: Mapped[str] = mapped_column(String(64))
     reasons: Mapped[str] = mapped_column(Text, default="")  # French, one per line
+
+
+class AlertRow(Base):
+    """An incident of one destination (gateway.alerts): opened once, closed once, one notice each."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # transmission_dead | no_delivery | quarantine_high
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message: Mapped[str] = mapped_column(Text)  # French, as notified
+    opened_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Channels done for the notice in progress ("opened:email"), so a retry resends only the others.
+    notified_channels: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    # One open incident per destination and kind, even with several processes checking at once.
+    __table_args__ = (
+        Index(
+            "uq_alerts_open",
+            "destination",
+            "kind",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )

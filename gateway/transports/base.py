@@ -43,6 +43,9 @@ class FeedToDeliver:
     size: int
     gz_sha256: str
     gz_size: int
+    # A staff replay: send the bytes again even when a copy of the same name and size is
+    # already there (file transports overwrite it or write a versioned name, per exists_policy).
+    resend: bool = False
 
     @property
     def name(self) -> str:

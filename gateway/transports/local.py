@@ -7,11 +7,13 @@ the `.xml` can rely on its `.gz` being there too (as in the outbox).
 
 Idempotency: feed names embed a prefix of the feed's sha256, so a file already there under the
 final name with the same size is this very feed, delivered by an earlier attempt: nothing is
-copied and the receipt says `already_delivered`. Only a *different* file under that name is
-subject to `exists_policy`: "fail" (LOCAL_EXISTS), "overwrite" (atomic rename over it) or
-"versioned" (`<stem>.1.xml`, `<stem>.2.xml`…, the SFTP transport's scheme; a version with the same
-size counts as delivered). Without "overwrite", files are published by hard link, which refuses
-an existing name: a file appearing between our check and the rename is never clobbered.
+copied and the receipt says `already_delivered` — except for a staff replay (`resend`), which
+sends the bytes again: over that copy, or under the next versioned name ("versioned").
+Only a *different* file under that name is subject to `exists_policy`: "fail" (LOCAL_EXISTS),
+"overwrite" (atomic rename over it) or "versioned" (`<stem>.1.xml`, `<stem>.2.xml`…, the SFTP
+transport's scheme; a version with the same size counts as delivered). Without "overwrite", files
+are published by hard link, which refuses an existing name: a file appearing between our check and
+the rename is never clobbered.
 
 Error codes (`DeliveryError.code`), stable:
     LOCAL_EXISTS      another file has the final name (policy "fail")              not retryable
@@ -112,7 +114,7 @@ class LocalFolderTransport(ClosingTransport):
                 )
         self._ensure_folder(folder)
         try:
-            receipt = self._deliver_into(folder, copies)
+            receipt = self._deliver_into(folder, copies, resend=feed.resend)
         except OSError as exc:
             raise _io_error(exc, f"copie de {feed.name} dans {folder}") from exc
         if self.progress is not None:
@@ -133,13 +135,21 @@ class LocalFolderTransport(ClosingTransport):
         except OSError as exc:
             raise _io_error(exc, f"création du dossier {folder}") from exc
 
-    def _deliver_into(self, folder: Path, copies: list[_Copy]) -> DeliveryReceipt:
+    def _deliver_into(self, folder: Path, copies: list[_Copy], *, resend: bool = False) -> DeliveryReceipt:
         policy = self.settings.exists_policy
         for version in range(MAX_VERSIONS + 1):
             targets = [folder / versioned_name(copy.name, version) for copy in copies]
             present = [_size_or_none(target) for target in targets]
             if all(size == copy.size for size, copy in zip(present, copies, strict=True)):
-                return self._receipt(targets, 0, "déjà présent (même nom, même taille) : rien à copier", already=True)
+                if not resend:
+                    return self._receipt(
+                        targets, 0, "déjà présent (même nom, même taille) : rien à copier", already=True
+                    )
+                if policy == "versioned":
+                    continue  # a replay: under the next free versioned name
+                # A replay over our own copy (the name carries the feed's digest): replace it.
+                sent = self._copy_all(folder, list(zip(copies, targets, strict=True)), replace=True)
+                return self._receipt(targets, sent, f"rejeu : renvoyé dans {folder}, la copie déjà présente remplacée")
             clash = [
                 target.name
                 for target, size, copy in zip(targets, present, copies, strict=True)
@@ -165,7 +175,8 @@ class LocalFolderTransport(ClosingTransport):
                 raise DeliveryError(
                     "LOCAL_EXISTS", f"un autre fichier est apparu sous ce nom dans {folder} : {exc}", retryable=False
                 ) from None
-            detail = f"copié dans {folder}" + (f" (version {version})" if version else "")
+            detail = ("rejeu : renvoyé" if resend else "copié") + f" dans {folder}"
+            detail += f" (version {version} : {targets[-1].name})" if version else ""
             return self._receipt(targets, sent, detail)
         raise DeliveryError(
             "LOCAL_EXISTS",

@@ -214,6 +214,7 @@ class _Upload:
     local: Path
     size: int
     name: str  # final name in remote_dir, before versioning
+    resend: bool = False  # a replay: a same-size copy already there does not count as delivered
 
 
 class _NameTaken(Exception):
@@ -276,9 +277,9 @@ class SftpTransport(ClosingTransport):
         if self._closed:
             raise RuntimeError("SftpTransport used after close()")
         if self.settings.upload_gz:
-            upload = _Upload(feed.gz_path, feed.gz_size, feed.gz_path.name)
+            upload = _Upload(feed.gz_path, feed.gz_size, feed.gz_path.name, feed.resend)
         else:
-            upload = _Upload(feed.path, feed.size, feed.name)
+            upload = _Upload(feed.path, feed.size, feed.name, feed.resend)
         started = time.monotonic()
         with self._open_source(upload) as source:
             sftp = self._session()
@@ -315,11 +316,16 @@ class SftpTransport(ClosingTransport):
         policy = self.settings.exists_policy
         # Before sending anything: already delivered, or a clash the policy forbids?
         version = 0
+        replace = policy == "overwrite"
         while True:
             target = posixpath.join(remote_dir, versioned_name(upload.name, version))
             present = self._remote_size(sftp, target)
-            if present == upload.size:
+            if present == upload.size and not upload.resend:
                 return self._receipt(target, 0, started, already=True)
+            if present == upload.size and policy != "versioned":
+                # A replay over our own copy (its name carries the feed's digest): replace it.
+                replace = True
+                break
             if present is None or (policy == "overwrite" and present >= 0):
                 break
             if policy != "versioned":  # "fail", or a folder that "overwrite" must not replace
@@ -338,12 +344,12 @@ class SftpTransport(ClosingTransport):
             sent = self._write_temporary(sftp, source, temporary, upload)
             while True:
                 try:
-                    how = self._publish(sftp, temporary, target, replace=policy == "overwrite")
+                    how = self._publish(sftp, temporary, target, replace=replace)
                     published = True
                     break
                 except _NameTaken:
                     present = self._remote_size(sftp, target)
-                    if present == upload.size:
+                    if present == upload.size and not upload.resend:
                         return self._receipt(target, 0, started, already=True)
                     if policy == "fail" or present is None:
                         _fail(
@@ -357,6 +363,8 @@ class SftpTransport(ClosingTransport):
             if not published:
                 # Whatever went wrong, nothing partial may keep a name: remove it now, or after reconnecting.
                 self._discard(sftp, temporary)
+        if upload.resend:
+            how = f"{how}, rejeu : renvoyé" if how else "rejeu : renvoyé"
         return self._receipt(target, sent, started, already=False, how=how, version=version)
 
     def _sweep_stale_temporaries(self, sftp: paramiko.SFTPClient, remote_dir: str, name: str) -> None:

@@ -14,6 +14,7 @@ from gateway.config import GatewayConfig
 from gateway.store.database import Database
 from gateway.web.api.routes import router as api_router
 from gateway.web.console.routes import router as console_router
+from gateway.web.docs import add_offline_docs
 from gateway.web.metrics import router as metrics_router
 from gateway.web.state import AppState
 
@@ -23,9 +24,10 @@ def create_app(config: GatewayConfig, database: Database) -> FastAPI:
         title="Passerelle LHÉO",
         description="Instantanés des flux LHÉO 2.3 pour les partenaires, et console des équipes.",
         version="1",
-        docs_url="/docs",
+        docs_url=None,  # served by add_offline_docs: assets from an installed package, no CDN
         redoc_url=None,
     )
+    add_offline_docs(app, title="Passerelle LHÉO")
     app.state.gateway = AppState(config, database)
 
     @app.get("/healthz", response_class=PlainTextResponse, include_in_schema=False)

@@ -98,7 +98,7 @@ def test_dry_run_explains_and_writes_nothing(config_file: Path, tmp_path: Path) 
 
 def test_unknown_destination_is_reported(config_file: Path) -> None:
     code, out = _run(config_file, "export", "--destination", "nowhere")
-    assert code == 2 and "unknown destination" in out and "parcoursup" in out
+    assert code == 2 and "destination inconnue : nowhere" in out and "parcoursup" in out
 
 
 def test_schema_command_publishes_the_input_format(config_file: Path) -> None:

@@ -79,6 +79,7 @@ class ReceivedRequest:
     decoded_length: int = 0  # after Content-Encoding: gzip; equal to the body otherwise
     decoded_sha256: str = ""
     complete: bool = False  # the whole body arrived
+    body_head: bytes = b""  # the first 64 KiB of the decoded body (JSON notices, small posts)
 
 
 class _BodyDigest:
@@ -87,6 +88,7 @@ class _BodyDigest:
         self.raw_length = 0
         self.decoded = hashlib.sha256()
         self.decoded_length = 0
+        self.head = bytearray()
         self._inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if gzip else None
 
     def update(self, chunk: bytes) -> None:
@@ -95,12 +97,15 @@ class _BodyDigest:
         plain = self._inflater.decompress(chunk) if self._inflater is not None else chunk
         self.decoded.update(plain)
         self.decoded_length += len(plain)
+        if len(self.head) < 65536:
+            self.head += plain[: 65536 - len(self.head)]
 
     def record_into(self, request: ReceivedRequest) -> None:
         request.body_length = self.raw_length
         request.body_sha256 = self.raw.hexdigest()
         request.decoded_length = self.decoded_length
         request.decoded_sha256 = self.decoded.hexdigest()
+        request.body_head = bytes(self.head)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -328,3 +329,24 @@ def test_registry_knows_the_sftp_kind() -> None:
         assert isinstance(transport, SftpTransport)
     finally:
         transport.close()
+
+
+@pytest.mark.parametrize("policy", ["fail", "overwrite", "versioned"])
+def test_a_replay_sends_again_even_over_a_complete_copy(tmp_path: Path, feed: FeedToDeliver, policy: str) -> None:
+    drop = tmp_path / "share"
+    deliver(drop, feed)
+    for name in listing(drop):  # same size, other bytes: shows whether anything was written
+        (drop / name).write_bytes(b"\0" * (drop / name).stat().st_size)
+    receipt = deliver(drop, dataclasses.replace(feed, resend=True), exists_policy=policy)
+    assert receipt.bytes_sent == feed.size + feed.gz_size and "already_delivered" not in receipt.extra
+    assert "rejeu : renvoyé" in receipt.detail
+    if policy == "versioned":
+        versioned = drop / versioned_name(feed.name, 1)
+        assert receipt.remote == str(versioned) and versioned.read_bytes() == feed.path.read_bytes()
+        assert (drop / feed.name).read_bytes() == b"\0" * feed.size  # the earlier copy is left alone
+        assert "version 1" in receipt.detail
+    else:
+        assert receipt.remote == str(drop / feed.name)
+        assert (drop / feed.name).read_bytes() == feed.path.read_bytes()
+        assert (drop / feed.gz_path.name).read_bytes() == feed.gz_path.read_bytes()
+    assert not [name for name in listing(drop) if name.startswith(".")]

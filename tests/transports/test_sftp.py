@@ -4,6 +4,7 @@ authentication, remote folder errors, exists policies, dropped and stalled conne
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import signal
 import subprocess
 import time
@@ -503,3 +504,22 @@ def test_stalled_server_times_out_as_a_retryable_transfer_error(
         assert feed.name not in names(sftp_remote_dir)
         transport.deliver(feed)
     assert names(sftp_remote_dir) == [feed.name]
+
+
+@pytest.mark.parametrize("policy", ["fail", "overwrite", "versioned"])
+def test_a_replay_sends_again_over_a_same_size_copy(
+    sshd: SshdInfo, sftp_remote_dir: Path, make_feed: FeedFactory, policy: str
+) -> None:
+    feed = dataclasses.replace(make_feed(), resend=True)
+    existing = _preexisting(sftp_remote_dir, feed.name, b"\0" * feed.size)
+    with SftpTransport(settings_for(sshd, sftp_remote_dir, exists_policy=policy)) as transport:
+        receipt = transport.deliver(feed)
+    assert receipt.bytes_sent == feed.size and receipt.extra["already_delivered"] == "false"
+    assert "rejeu : renvoyé" in receipt.detail
+    if policy == "versioned":
+        assert names(sftp_remote_dir) == sorted([feed.name, versioned_name(feed.name, 1)])
+        assert (sftp_remote_dir / versioned_name(feed.name, 1)).read_bytes() == feed.path.read_bytes()
+        assert existing.read_bytes() == b"\0" * feed.size
+    else:
+        assert names(sftp_remote_dir) == [feed.name]
+        assert existing.read_bytes() == feed.path.read_bytes()

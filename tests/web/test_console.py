@@ -294,6 +294,10 @@ def test_bulk_replay_confirms_then_replays_what_was_shown(server: LiveServer) ->
     ids = [row.id for row in transmissions(gateway)]
     assert len(ids) == 2
     with staff_client(server, "oscar") as client:
+        # Unfiltered, the list offers no bulk replay, and the confirmation page refuses.
+        unfiltered = client.get("/transmissions").text
+        assert 'data-action="bulk-replay"' not in unfiltered and 'data-field="bulk-hint"' in unfiltered
+        assert client.get("/transmissions/replay").status_code == 400
         listing = client.get("/transmissions?status=dead&destination=intercarif")
         assert 'data-action="bulk-replay"' in listing.text
         confirm = client.get("/transmissions/replay?status=dead&destination=intercarif")
@@ -359,8 +363,9 @@ def test_transmission_pages_show_every_attempt(server: LiveServer) -> None:
 def test_quarantine_and_offer_pages_explain_each_destination(server: LiveServer) -> None:
     with staff_client(server, "vera") as client:
         quarantine = client.get("/quarantine?destination=intercarif").text
-        held = cell(quarantine, f"//section[@data-destination='intercarif']//tr[@data-offer='{BAD}']")
-        assert "SIRET_CHECKSUM" in held and "offre entière" in held
+        held = cell(quarantine, f"//tr[@data-offer='{BAD}']")
+        assert "SIRET_CHECKSUM" in held and "SIRET" in held
+        assert cell(quarantine, f"//tr[@data-offer='{BAD}']/td[@data-destination='intercarif']") == "retenue"
         assert f'href="/offers/{BAD}"' in quarantine
         bad = client.get(f"/offers/{BAD}").text
         assert "SIRET_CHECKSUM" in cell(bad, "//tr[@data-destination='intercarif']")

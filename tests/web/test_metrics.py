@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from gateway.config import DestinationSettings
 from gateway.outbox.relay import deliver_pending
-from gateway.store.tables import ExportRunRow, PartnerFetchRow, TransmissionRow
+from gateway.store.tables import ExportRunRow, FeedRow, PartnerFetchRow, TransmissionRow
 from gateway.transports.local import LocalFolderSettings
 from gateway.web.partners import add_partner, as_utc
 from tests.conftest import FIXED_TIME, Gateway, base_offer, with_changes
@@ -93,7 +94,34 @@ def test_metrics_match_the_store(live_server: LiveServer) -> None:
     }
     assert metrics["lheo_gateway_delivery_attempts_total"] == {("intercarif", "sent"): 2, ("parcoursup", "failed"): 1}
     assert metrics["lheo_gateway_transmissions"] == {("intercarif", "sent"): 2, ("parcoursup", "failed"): 1}
-    assert metrics["lheo_gateway_partner_fetches_total"] == {("200",): 2, ("403",): 1, ("401",): 1}
+    assert metrics["lheo_gateway_partner_fetches_total"] == {
+        ("acme", "200"): 2,
+        ("acme", "403"): 1,
+        ("", "401"): 1,  # no valid token: no partner
+    }
+    assert scraped_at.timestamp() - 60 < metrics["lheo_gateway_partner_last_fetch_timestamp_seconds"][("acme",)]
+
+    # What operators alert on: times of the last export and delivery, durations, bytes, build.
+    with gateway.database.session() as db:
+        runs = {
+            destination: as_utc(finished).timestamp()
+            for destination, finished in db.execute(
+                select(ExportRunRow.destination, func.max(ExportRunRow.finished_at)).group_by(ExportRunRow.destination)
+            )
+        }
+        sent = db.scalars(select(TransmissionRow).where(TransmissionRow.status == "sent")).all()
+    assert metrics["lheo_gateway_last_export_timestamp_seconds"] == {(d,): t for d, t in runs.items()}
+    assert metrics["lheo_gateway_last_successful_delivery_timestamp_seconds"] == {
+        ("intercarif",): max(as_utc(row.sent_at).timestamp() for row in sent if row.sent_at)
+    }
+    feed_bytes = sum(_feed_size(gateway, row.feed_id) for row in sent)
+    assert metrics["lheo_gateway_delivered_bytes_total"] == {("intercarif",): feed_bytes}
+    assert metrics["lheo_gateway_export_duration_seconds_count"] == {("intercarif",): 2, ("parcoursup",): 1}
+    assert metrics["lheo_gateway_export_duration_seconds_bucket"][("intercarif", "+Inf")] == 2
+    assert metrics["lheo_gateway_delivery_duration_seconds_count"] == {("intercarif",): 2, ("parcoursup",): 1}
+    assert metrics["lheo_gateway_delivery_duration_seconds_bucket"][("intercarif", "900")] == 2
+    [(labels, one)] = metrics["lheo_gateway_build_info"].items()
+    assert one == 1 and any(label.startswith("0.") for label in labels) and platform.python_version() in labels
 
     with gateway.database.session() as db:
         assert db.scalar(select(func.count()).select_from(ExportRunRow)) == 3
@@ -103,6 +131,14 @@ def test_metrics_match_the_store(live_server: LiveServer) -> None:
     ages = metrics["lheo_gateway_oldest_waiting_transmission_age_seconds"]
     assert ages[("intercarif",)] == 0
     assert 0 <= ages[("parcoursup",)] <= (scraped_at - waiting_since).total_seconds() + 1
+
+
+def _feed_size(gateway: Gateway, feed_id: str) -> int:
+    """What a local delivery copies: the .xml and its .xml.gz."""
+    with gateway.database.session() as db:
+        feed = db.get(FeedRow, feed_id)
+        assert feed is not None
+        return feed.size + feed.gz_size
 
 
 def test_each_app_has_its_own_registry(live_server: LiveServer) -> None:

@@ -1,4 +1,4 @@
-"""Offers as the console shows them: the quarantine of the latest runs, and one offer's story."""
+"""One offer as the console shows it (its story per destination); `latest_runs` is shared with the quarantine."""
 
 from __future__ import annotations
 
@@ -32,44 +32,6 @@ def latest_runs(db: Session) -> dict[str, ExportRunRow]:
     latest = select(func.max(ExportRunRow.id)).where(ExportRunRow.finished_at.is_not(None))
     query = select(ExportRunRow).where(ExportRunRow.id.in_(latest.group_by(ExportRunRow.destination)))
     return {run.destination: run for run in db.scalars(query.order_by(ExportRunRow.destination))}
-
-
-@dataclass
-class HeldBack:
-    reference: str
-    title: str | None
-    session_reference: str | None  # None: the whole offer is held back
-    code: str
-    path: str
-    message: str
-
-
-@dataclass
-class DestinationQuarantine:
-    run: ExportRunRow
-    items: list[HeldBack]
-
-    @property
-    def offers(self) -> int:
-        return len({item.reference for item in self.items if item.session_reference is None})
-
-
-def quarantine(database: Database) -> list[DestinationQuarantine]:
-    with database.session() as db:
-        result = []
-        for name, run in latest_runs(db).items():
-            rows = db.execute(
-                select(QuarantineRow, OfferRow.title)
-                .outerjoin(OfferRow, OfferRow.reference == QuarantineRow.formation_reference)
-                .where(QuarantineRow.run_id == run.id, QuarantineRow.destination == name)
-                .order_by(QuarantineRow.formation_reference, QuarantineRow.session_reference, QuarantineRow.id)
-            )
-            items = [
-                HeldBack(q.formation_reference, title, q.session_reference, q.code, q.path, q.message)
-                for q, title in rows
-            ]
-            result.append(DestinationQuarantine(run, items))
-        return result
 
 
 @dataclass

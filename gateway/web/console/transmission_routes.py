@@ -30,14 +30,17 @@ from gateway.web.users import Role
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 NOTICES = {
-    "replayed": "Rejeu demandé : la transmission est remise en attente et part tout de suite.",
+    "replayed": "Rejeu demandé : la transmission est remise en attente et renvoyée tout de suite, même si une "
+    "copie est déjà chez le destinataire (le dernier essai dit ce qui a été envoyé).",
     "not-replayed": "Rien à rejouer : la transmission est déjà en cours, ou son flux a été purgé.",
 }
 
 
-def _filter(status: str | None, destination: str | None, since: str | None) -> TransmissionFilter:
+def _filter(
+    status: str | None, destination: str | None, since: str | None, until: str | None = None
+) -> TransmissionFilter:
     try:
-        return TransmissionFilter.parse(status, destination, since)
+        return TransmissionFilter.parse(status, destination, since, until)
     except FilterError as exc:
         raise Refused(400, f"Filtre invalide : {exc}.") from exc
 
@@ -49,15 +52,17 @@ def transmissions(
     status: str | None = None,
     destination: str | None = None,
     since: str | None = None,
+    until: str | None = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     replayed: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
-    wanted = _filter(status, destination, since)
-    page = list_transmissions(app_state(request).database, wanted)
+    wanted = _filter(status, destination, since, until)
+    listing = list_transmissions(app_state(request).database, wanted, page)
     return render(
         request,
         "transmissions.html",
         {
-            "page": page,
+            "page": listing,
             "wanted": wanted,
             "statuses": list(Status),
             "replayed": replayed,
@@ -74,8 +79,11 @@ def confirm_bulk_replay(
     status: str | None = None,
     destination: str | None = None,
     since: str | None = None,
+    until: str | None = None,
 ) -> Response:
-    wanted = _filter(status, destination, since)
+    wanted = _filter(status, destination, since, until)
+    if wanted.is_empty:
+        raise Refused(400, "Rejeu groupé : choisissez d'abord un filtre (statut, destination ou date).")
     ids = replayable_ids(app_state(request).database, wanted)
     return render(
         request,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 _Query = TypeVar("_Query", bound=Select[Any])
 
-PAGE_SIZE = 200
+PAGE_SIZE = 100
 BULK_LIMIT = 1000  # one confirmation page lists them all; more is a job for the CLI
 # What `relay.replay` accepts: a transmission in flight is left alone.
 REPLAYABLE = frozenset({Status.SENT, Status.FAILED, Status.DEAD, Status.SUPERSEDED})
@@ -31,33 +31,53 @@ class FilterError(ValueError):
     """A filter value the console cannot use; the message is French."""
 
 
+def parse_day(value: str | None) -> date | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise FilterError(f"date invalide : {value} (attendu : AAAA-MM-JJ)") from None
+
+
+def day_start(day: date | None) -> datetime | None:
+    """Midnight of a Paris day, in UTC (what the store keeps)."""
+    return datetime.combine(day, time.min, DISPLAY_ZONE).astimezone(UTC) if day else None
+
+
 @dataclass(frozen=True)
 class TransmissionFilter:
     status: str | None = None
     destination: str | None = None
     since: date | None = None  # a day, in Paris time
+    until: date | None = None  # last day included, in Paris time
 
     @classmethod
-    def parse(cls, status: str | None, destination: str | None, since: str | None) -> TransmissionFilter:
+    def parse(
+        cls, status: str | None, destination: str | None, since: str | None, until: str | None = None
+    ) -> TransmissionFilter:
         status = (status or "").strip() or None
         if status is not None and status not in {s.value for s in Status}:
             raise FilterError(f"statut inconnu : {status}")
-        day = None
-        if since and since.strip():
-            try:
-                day = date.fromisoformat(since.strip())
-            except ValueError:
-                raise FilterError(f"date invalide : {since} (attendu : AAAA-MM-JJ)") from None
-        return cls(status, (destination or "").strip() or None, day)
+        first, last = parse_day(since), parse_day(until)
+        if first and last and last < first:
+            raise FilterError("la date de fin précède la date de début")
+        return cls(status, (destination or "").strip() or None, first, last)
+
+    @property
+    def is_empty(self) -> bool:
+        """No criterion at all: a bulk replay would act on every transmission, sent ones included."""
+        return not (self.status or self.destination or self.since)
 
     def since_utc(self) -> datetime | None:
-        if self.since is None:
-            return None
-        return datetime.combine(self.since, time.min, DISPLAY_ZONE).astimezone(UTC)
+        return day_start(self.since)
 
-    def query_string(self) -> str:
-        pairs = {"status": self.status, "destination": self.destination, "since": self.since}
-        return urlencode({key: str(value) for key, value in pairs.items() if value})
+    def until_utc(self) -> datetime | None:
+        return day_start(self.until + timedelta(days=1)) if self.until else None
+
+    def query_string(self, **extra: object) -> str:
+        pairs = {"status": self.status, "destination": self.destination, "since": self.since, "until": self.until}
+        return urlencode({key: str(value) for key, value in (pairs | extra).items() if value})
 
     def apply(self, query: _Query) -> _Query:
         if self.status:
@@ -67,6 +87,9 @@ class TransmissionFilter:
         moment = self.since_utc()
         if moment is not None:
             query = query.where(TransmissionRow.created_at >= moment)
+        end = self.until_utc()
+        if end is not None:
+            query = query.where(TransmissionRow.created_at < end)
         return query
 
 
@@ -76,17 +99,22 @@ class TransmissionPage:
     total: int
     replayable_ids: list[int]
     destinations: list[str]
+    number: int = 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
 
 
-def list_transmissions(database: Database, wanted: TransmissionFilter) -> TransmissionPage:
+def list_transmissions(database: Database, wanted: TransmissionFilter, page: int = 1) -> TransmissionPage:
     with database.session() as db:
         ordered = wanted.apply(select(TransmissionRow)).order_by(
             TransmissionRow.created_at.desc(), TransmissionRow.id.desc()
         )
-        rows = list(db.scalars(ordered.limit(PAGE_SIZE)))
+        rows = list(db.scalars(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
         total = db.scalar(select(func.count()).select_from(wanted.apply(select(TransmissionRow)).subquery())) or 0
         destinations = sorted(db.scalars(select(TransmissionRow.destination).distinct()))
-    return TransmissionPage(rows, total, replayable_ids(database, wanted), destinations)
+    return TransmissionPage(rows, total, replayable_ids(database, wanted), destinations, page)
 
 
 def replayable_ids(database: Database, wanted: TransmissionFilter) -> list[int]:
