@@ -7,10 +7,11 @@ from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from gateway.config import GatewayConfig
 from gateway.intake.importer import ImportReport, Outcome
+from gateway.intake.last_valid import rejected_update
 from gateway.outbox.relay import DeliveryReport
 from gateway.pipeline.explain import explain_offer
 from gateway.pipeline.export import DestinationResult
@@ -25,6 +26,7 @@ from gateway.store.tables import (
     ImportRejectionRow,
     OfferRow,
     QuarantineRow,
+    RejectedUpdateRow,
     TransmissionRow,
 )
 
@@ -52,6 +54,7 @@ def import_summary(console: Console, report: ImportReport) -> None:
 
 
 IMPORT_ROWS_SHOWN = 200
+KEPT_NOTE = " (dernière version valide conservée et toujours exportée)"
 
 
 def import_report(console: Console, report: ImportReport) -> None:
@@ -67,7 +70,7 @@ def import_report(console: Console, report: ImportReport) -> None:
         table.add_row(
             str(result.line),
             result.reference or "—",
-            OUTCOME_LABELS[result.outcome],
+            OUTCOME_LABELS[result.outcome] + (KEPT_NOTE if result.kept_last_valid else ""),
             _problem_lines(result.problems),
         )
     if table.row_count:
@@ -85,20 +88,23 @@ def offers_table(console: Console, database: Database, *, status: str | None, re
         query = select(OfferRow).order_by(OfferRow.reference)
         if status:
             query = query.where(OfferRow.bo_status == status)
-        if rejected_only:
-            query = query.where(OfferRow.accepted.is_(False))
+        refused = select(RejectedUpdateRow.reference)
+        if rejected_only:  # also the valid offers whose latest update was rejected
+            query = query.where(or_(OfferRow.accepted.is_(False), OfferRow.reference.in_(refused)))
         total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
         query = query.limit(limit)
         table = Table(title=f"Offres ({min(total, limit)} sur {total})")
         for column in ("référence", "statut", "acceptée", "intitulé", "problèmes"):
             table.add_column(column)
-        for row in db.scalars(query):
+        rows = db.scalars(query).all()
+        with_refused = set(db.scalars(refused.where(RejectedUpdateRow.reference.in_([r.reference for r in rows]))))
+        for row in rows:
             problems = load_problems(row)
             codes = Counter(p.code.value for p in problems)
             table.add_row(
                 row.reference,
                 row.bo_status or "?",
-                "oui" if row.accepted else "non",
+                ("oui" if row.accepted else "non") + (" (màj rejetée)" if row.reference in with_refused else ""),
                 (row.title or "")[:70],
                 ", ".join(f"{code}×{n}" if n > 1 else code for code, n in sorted(codes.items())),
             )
@@ -125,6 +131,14 @@ def offer_detail(console: Console, database: Database, config: GatewayConfig, re
         if problems:
             console.print("[bold]Problèmes[/]")
             console.print(_problem_lines(problems), highlight=False)
+        refused = rejected_update(db, reference)
+        if refused is not None:
+            console.print(
+                f"[bold]Mise à jour rejetée[/] reçue le {refused.received_at:%Y-%m-%d %H:%M:%S} ({refused.source}) : "
+                "la dernière version valide ci-dessus reste enregistrée et exportée jusqu'à une mise à jour valide.",
+                highlight=False,
+            )
+            console.print(_problem_lines(refused.problems), highlight=False)
         latest_runs = db.execute(
             select(ExportRunRow.destination, func.max(ExportRunRow.id)).group_by(ExportRunRow.destination)
         ).all()

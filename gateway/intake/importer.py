@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.config import RulesSettings
 from gateway.intake.input_errors import problems_from_validation_error
+from gateway.intake.last_valid import accepted_references, held_row, rejected_digests, save_rejected
 from gateway.intake.models import Offer
 from gateway.intake.reader import read_records
 from gateway.problems import Code, Problem, error
@@ -45,6 +46,8 @@ class RecordResult:
     reference: str | None
     outcome: Outcome
     problems: list[Problem]
+    # A rejected update of a valid offer: the offer keeps (and still exports) its last valid version.
+    kept_last_valid: bool = False
 
 
 @dataclass
@@ -114,7 +117,12 @@ def _import_batch(db: Session, batch: list[_Prepared], source: str, now: datetim
     if not batch:
         return
     offers = [item.offer for item in batch if item.offer is not None]
-    stored = existing_digests(db, [item.reference for item in batch if item.reference])
+    references = [item.reference for item in batch if item.reference]
+    stored = existing_digests(db, references)
+    valid = accepted_references(db, references)  # stored versions a rejected update must not replace
+    kept = rejected_digests(db, references)
+    held: dict[str, dict[str, Any]] = {}
+    cleared: set[str] = set()
     history = session_history(db, (s.reference for offer in offers for s in offer.sessions))
     alikes = look_alikes(db, {duplicate_key(offer) for offer in offers})
     inserts: dict[str, dict[str, Any]] = {}
@@ -143,6 +151,23 @@ def _import_batch(db: Session, batch: list[_Prepared], source: str, now: datetim
         row = _row_values(item, problems, source, now)
         accepted = row["accepted"]
         previous = stored.get(item.reference)
+        if not accepted and item.reference in valid:
+            # Keep the last valid version (still exported); the refused update waits beside it.
+            digest = (row["payload_sha256"], row["problems"])
+            if kept.get(item.reference) != digest:
+                held[item.reference] = held_row(row, now)
+                cleared.discard(item.reference)
+                kept[item.reference] = digest
+            report.results.append(RecordResult(item.line, item.reference, Outcome.REJECTED, problems, True))
+            continue
+        if item.reference in kept:  # replaced by this record: the kept rejected update is obsolete
+            cleared.add(item.reference)
+            held.pop(item.reference, None)
+            del kept[item.reference]
+        if accepted:
+            valid.add(item.reference)
+        else:
+            valid.discard(item.reference)
         if previous is None:
             outcome = Outcome.CREATED
             inserts[item.reference] = row | {"first_imported_at": now}
@@ -164,6 +189,8 @@ def _import_batch(db: Session, batch: list[_Prepared], source: str, now: datetim
         db.execute(update(OfferRow), [row | {"reference": ref} for ref, row in updates.items()])
     if rejections:
         db.execute(insert(ImportRejectionRow), rejections)
+    if held or cleared:
+        save_rejected(db, held, cleared)
 
 
 def _row_values(item: _Prepared, problems: list[Problem], source: str, now: datetime) -> dict[str, Any]:
