@@ -64,6 +64,8 @@ class Code(StrEnum):
     # Destination profiles and validation.
     PROFILE_FIELD_REQUIRED = "PROFILE_FIELD_REQUIRED"
     XSD_INVALID = "XSD_INVALID"
+    # issue #9
+    INPUT_INVALID_CHARACTER = "INPUT_INVALID_CHARACTER"  # e.g. a lone UTF-16 surrogate, which no text may hold
 
 
 class Problem(BaseModel):

@@ -25,6 +25,7 @@ from gateway.intake.input_errors import problems_from_validation_error
 from gateway.intake.last_valid import accepted_references, held_row, rejected_digests, save_rejected
 from gateway.intake.models import Offer
 from gateway.intake.reader import read_records
+from gateway.intake.safe_values import value_problems, without_surrogates
 from gateway.problems import Code, Problem, error
 from gateway.rules.offer_checks import check_offer
 from gateway.rules.store_checks import OfferSummary, duplicate_problems, session_history_problems, session_starts
@@ -93,19 +94,23 @@ def import_file(database: Database, path: Path, rules: RulesSettings, *, now: da
 
 
 def _prepare(line: int, data: Any, rules: RulesSettings) -> _Prepared:
+    # Lone surrogates first: no store can hold them, not even in a rejection's message.
+    data, unsafe = without_surrogates(data)
     if not isinstance(data, dict):
         problem = error(Code.INPUT_INVALID, "", "L'enregistrement n'est pas un objet JSON décrivant une offre.")
         return _Prepared(line, data, None, None, [problem])
     reference = data.get("reference")
-    reference = reference if isinstance(reference, str) and reference.strip() else None
+    usable = isinstance(reference, str) and reference.strip() and not any(p.path == "reference" for p in unsafe)
+    reference = reference if usable else None
     try:
         offer = Offer.model_validate(data)
     except ValidationError as exc:
-        problems = problems_from_validation_error(exc)
+        problems = unsafe + problems_from_validation_error(exc)
         if reference is None and not any(p.path == "reference" for p in problems):
             problems.insert(0, error(Code.INPUT_MISSING_FIELD, "reference", "La référence formation est absente."))
         return _Prepared(line, data, reference, None, problems)
-    return _Prepared(line, data, reference, offer, check_offer(offer, rules))
+    problems = unsafe + value_problems(offer, data) + check_offer(offer, rules)
+    return _Prepared(line, data, reference, offer, problems)
 
 
 def duplicate_key(offer: Offer) -> str:

@@ -78,6 +78,9 @@ def session_starts(offer: Offer) -> frozenset[str]:
     return frozenset(starts)
 
 
+DUPLICATES_SHOWN = 5
+
+
 def duplicate_problems(offer: Offer, look_alikes: Sequence[OfferSummary]) -> list[Problem]:
     """`look_alikes` are stored offers with the same Certifinfo code and formateur SIRET."""
     starts = session_starts(offer)
@@ -86,12 +89,16 @@ def duplicate_problems(offer: Offer, look_alikes: Sequence[OfferSummary]) -> lis
     )
     if not matches:
         return []
+    # Bounded (issue #9): thousands of look-alikes must not make a message (and the store) grow with them.
+    shown = ", ".join(matches[:DUPLICATES_SHOWN])
+    if len(matches) > DUPLICATES_SHOWN:
+        shown += f" et {len(matches) - DUPLICATES_SHOWN} autre(s)"
     return [
         warning(
             Code.DUPLICATE_SUSPECTED,
             "reference",
             "Doublon probable : même certification (Certifinfo "
             f"{offer.certifinfo}), même organisme formateur et même date d'entrée que "
-            f"{', '.join(matches)}. Vérifiez qu'il ne s'agit pas de la même offre.",
+            f"{shown}. Vérifiez qu'il ne s'agit pas de la même offre.",
         )
     ]
