@@ -27,6 +27,9 @@ class _Settings(BaseModel):
 class StoreSettings(_Settings):
     # SQLAlchemy URL. Relative SQLite paths are resolved against the config folder.
     url: str = "sqlite:///../var/gateway.sqlite3"
+    # SQLite: how long a command waits for another process's write transaction before failing
+    # with a clear error (issue #9).
+    busy_timeout_seconds: float = Field(default=30, ge=0)
 
 
 class OutboxSettings(_Settings):

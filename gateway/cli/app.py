@@ -18,6 +18,7 @@ import typer
 
 from gateway.cli import delivery_commands, partner_commands, render, user_commands
 from gateway.cli.context import Context, command_context
+from gateway.cli.failures import GatewayGroup
 from gateway.cli.log_setup import configure_logging
 from gateway.intake.importer import import_file
 from gateway.intake.models import Offer
@@ -29,6 +30,7 @@ from gateway.store.database import Database
 from gateway.validation.fragment_validator import SchemaLoadError
 
 app = typer.Typer(
+    cls=GatewayGroup,
     name="lheo-gateway",
     help="Passerelle LHÉO 2.3 : offres validées → un flux par destination (France Travail, Parcoursup…).",
     no_args_is_help=True,
@@ -154,6 +156,11 @@ def export(
     if dry_run:
         render.dry_run_explanations(context.console, results)
     render.export_summary(context.console, results, dry_run=dry_run)
+    failed = [result for result in results if result.error]
+    for result in failed:  # the others were still attempted; their feeds stand
+        context.errors.print(f"[bold red]erreur[/] : {result.destination} : {result.error}", highlight=False)
+    if failed:
+        raise typer.Exit(2)
     if strict and any(result.quarantined for result in results):
         raise typer.Exit(1)
 

@@ -39,7 +39,7 @@ class Context:
         return self._config
 
     def database(self) -> Database:
-        return Database(self.config.store.url)
+        return Database(self.config.store.url, busy_timeout=self.config.store.busy_timeout_seconds)
 
     def fail(self, message: str, code: int = 2) -> typer.Exit:
         self.errors.print(f"[bold red]erreur[/] : {message}", highlight=False, soft_wrap=True)
