@@ -8,7 +8,14 @@ gzip are byte-identical whatever the parallelism.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -74,6 +81,30 @@ class _WorkerValidators:
         return cls.cache[schema_path]
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PARENT_POLL_SECONDS = 0.5
+
+
+def _poll_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_SECONDS)
+    os._exit(1)  # the export is gone (killed): rendering for nobody helps no one
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: a killed export (even by SIGKILL) takes its workers with it.
+
+    On Linux the kernel sends SIGKILL to the worker when the parent dies (PR_SET_PDEATHSIG);
+    elsewhere, and as a fallback, a daemon thread notices the worker was re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_poll_parent, args=(parent,), name="watch-export", daemon=True).start()
+
+
 def _process_in_worker(job: ExportJob, chunk: Chunk) -> ChunkResult:
     return process_chunk(job, chunk, _WorkerValidators.get(job.schema_path))
 
@@ -110,7 +141,12 @@ class ChunkRunner:
             return
         if self._pool is None:
             # spawn: workers start clean, without the parent's open database connections.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )
         in_flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
         for chunk in chunks:
             in_flight.append((chunk, self._pool.submit(_process_in_worker, job, chunk)))
