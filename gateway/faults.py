@@ -28,7 +28,7 @@ _STORE_REASONS = (
     ("readonly", "la base est en lecture seule (fichier, dossier ou disque protégé en écriture, ou immuable)"),
     ("database is locked", "la base est verrouillée par l'écriture d'un autre processus ; réessayez plus tard"),
     ("database table is locked", "la base est verrouillée par l'écriture d'un autre processus ; réessayez plus tard"),
-    ("unable to open database", "impossible d'ouvrir la base (dossier absent, protégé ou immuable)"),
+    ("unable to open database", "impossible d'ouvrir la base (dossier absent, en lecture seule, protégé ou immuable)"),
     ("disk is full", "la base ne peut plus grandir : disque plein"),
     ("disk i/o error", "erreur d'entrée-sortie sur la base (disque plein, retiré ou défaillant)"),
     ("not a database", "le fichier de la base n'est pas une base SQLite (endommagé ?)"),

@@ -373,7 +373,7 @@ def _null_and_types() -> Iterator[Case]:
         "entry_level", "objective", "content", "rhythm", "teaching_mode", "formacode", "responsable",
         "responsable__siret", "responsable__address", "contacts", "sessions", "modalities__contrat_apprentissage",
     ]  # fmt: skip
-    values: list[Any] = [None, 0, -5, 3.5, "", "deux ans", [], [None], {}, {"x": 1}, True, "9" * 50]
+    values: list[Any] = [None, -5, 3.5, "", "deux ans", [None], {"x": 1}, True]
     for name in fields:
         for index, value in enumerate(values):
             yield Case(f"type-{name}-{index}", "offers.jsonl", jsonl(good(), hostile(**{name: value})), "any")
