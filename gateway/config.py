@@ -118,6 +118,9 @@ class WebSettings(_Settings):
     secure_cookies: bool = False
     # Old partner token kept valid this long after a rotation, so the partner can switch.
     token_rotation_grace_hours: float = Field(default=72, ge=0)
+    # The public base URL of the API (e.g. https://lheo.carif.example), used for the links it
+    # returns (pagination `Link`); without it links are relative — never built from `Host`.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
 class GatewayConfig(_Settings):

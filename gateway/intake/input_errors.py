@@ -53,6 +53,11 @@ _FALLBACK = "a une valeur invalide"
 _SHOWN_MAX = 80  # a key of a megabyte must not end up whole in every message
 
 
+def french_reason(kind: str) -> str:
+    """pydantic's error type in French (its own messages are English)."""
+    return _MESSAGES.get(kind, _FALLBACK)
+
+
 def format_path(location: Sequence[int | str]) -> str:
     path = ""
     for part in location:
