@@ -66,6 +66,7 @@ class Code(StrEnum):
     XSD_INVALID = "XSD_INVALID"
     # issue #9
     INPUT_INVALID_CHARACTER = "INPUT_INVALID_CHARACTER"  # e.g. a lone UTF-16 surrogate, which no text may hold
+    RENDER_FAILED = "RENDER_FAILED"  # a stored offer the renderer could not turn into LHÉO: quarantined
 
 
 class Problem(BaseModel):

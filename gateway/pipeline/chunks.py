@@ -25,7 +25,7 @@ from pathlib import Path
 from gateway.config import LheoSettings
 from gateway.mapping.profiles import DestinationProfile
 from gateway.outbox.feed_file import deflate_block
-from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide_safely, parse_stored
 from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.queries import StoredOffer
 from gateway.validation.fragment_validator import FragmentValidator
@@ -60,7 +60,7 @@ def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator) ->
     decisions = []
     fragments = []
     for stored in chunk.offers:
-        decision = decide(stored, parse_stored(stored), job.profile, job.lheo, chunk.history, validator)
+        decision = decide_safely(stored, parse_stored(stored), job.profile, job.lheo, chunk.history, validator)
         if decision.verdict is Verdict.EXPORTED:
             fragments.append(decision.fragment)
             decision = replace(decision, fragment=b"")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from gateway.config import GatewayConfig
 from gateway.intake.models import FormationStatus
 from gateway.mapping.profiles import DestinationProfile, load_profiles
-from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide_safely, parse_stored
 from gateway.store.database import Database
 from gateway.store.queries import StoredOffer, session_history
 from gateway.store.tables import OfferRow
@@ -40,6 +40,6 @@ def explain_offer(
                 reasons=[f"statut back-office « {status} » : seules les offres validées sont exportées"],
             )
         else:
-            decision = decide(stored, offer, profile, config.lheo, history, validator)
+            decision = decide_safely(stored, offer, profile, config.lheo, history, validator)
         explained.append((profile, decision))
     return explained
