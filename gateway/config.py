@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.intake.input_errors import describe
 from gateway.transports.registry import TransportSettings
 
 DEFAULT_CONFIG_PATH = Path("config/gateway.toml")
@@ -187,11 +188,15 @@ def load_config(path: Path | None = None) -> GatewayConfig:
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"configuration file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        raise ConfigError(f"fichier de configuration introuvable : {path}") from exc
+    except OSError as exc:
+        raise ConfigError(f"fichier de configuration illisible : {path} ({exc.strerror or exc})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} : TOML invalide [{exc}]") from exc
     try:
         config = GatewayConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path} : configuration invalide — {describe(exc)}") from exc
     except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise ConfigError(f"{path} : configuration invalide — {exc}") from exc
     return config.resolved(path.parent)

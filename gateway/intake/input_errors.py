@@ -58,6 +58,21 @@ def french_reason(kind: str) -> str:
     return _MESSAGES.get(kind, _FALLBACK)
 
 
+def describe(exc: ValidationError, limit: int = 5) -> str:
+    """A validation error of a settings or profile file, in French: `« web.port » est trop grand ; …`."""
+    parts = []
+    for detail in exc.errors(include_url=False)[:limit]:
+        path, kind = format_path(detail["loc"]), detail["type"]
+        if kind == "missing":
+            parts.append(f"« {path} » est obligatoire")
+        elif kind == "extra_forbidden":
+            parts.append(f"« {path} » n'est pas une clé prévue")
+        else:
+            parts.append(f"« {path} » {french_reason(kind)}")
+    more = len(exc.errors()) - limit
+    return " ; ".join(parts) + (f" (et {more} autre(s))" if more > 0 else "")
+
+
 def format_path(location: Sequence[int | str]) -> str:
     path = ""
     for part in location:
