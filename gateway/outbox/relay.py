@@ -191,12 +191,14 @@ def due_transmissions(db: Session, destination: str, now: datetime) -> list[int]
     return list(
         db.scalars(
             select(TransmissionRow.id)
+            .join(FeedRow, FeedRow.id == TransmissionRow.feed_id)
             .where(
                 TransmissionRow.destination == destination,
                 TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
                 or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
             )
-            .order_by(TransmissionRow.created_at, TransmissionRow.id)
+            # Snapshot order, not commit order (two exports with different `--at`), issue #9.
+            .order_by(FeedRow.exported_at, TransmissionRow.created_at, TransmissionRow.id)
         )
     )
 
