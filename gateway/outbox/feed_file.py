@@ -2,7 +2,8 @@
 
 Bytes go to temporary files in the destination's folder, are fsynced, then renamed to
 `<UTC time>_<sha256 prefix>.xml(.gz)`: a reader (SFTP job, partner API) never sees a
-half-written feed, and a crash leaves only `.tmp-*` files, which `sweep_temporaries` removes.
+half-written feed, and a crash leaves only `.tmp-*` files (or, killed between rename and manifest,
+an unlisted feed), which the next export removes (`gateway.outbox.leftovers`).
 The gzip header carries no time or name, so the same XML always gives the same .gz.
 """
 
@@ -180,6 +181,9 @@ class FeedFileWriter:
 
 def sweep_temporaries(folder: Path, older_than_seconds: float = 3600) -> list[Path]:
     """Remove temporary files left by an interrupted export; returns what was removed.
+
+    Age-based, for tools working without the store; exports themselves use
+    `gateway.outbox.leftovers`, whose OS lock makes any age limit unnecessary.
 
     Only files untouched for `older_than_seconds` go: an export running in another process
     keeps writing to its own temporaries.
