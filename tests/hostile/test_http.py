@@ -229,6 +229,8 @@ def test_token_elsewhere_than_the_header_is_refused_and_never_logged(server: Ser
     assert logged and all(server.token not in path for path in logged), logged
     secret = server.token.removeprefix("lheo_")
     assert all(secret not in line for line in server.log.lines), [line for line in server.log.lines if secret in line]
+    access = [line for line in server.log.lines if "/api/v1/feeds/intercarif/snapshots" in line]
+    assert any("access_token=%2A%2A%2A" in line or "access_token=***" in line for line in access), access[:3]
 
 
 def test_pagination_link_comes_from_the_public_url_not_the_host_header(server: Server) -> None:
