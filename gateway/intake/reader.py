@@ -152,20 +152,23 @@ def read_records(path: Path) -> Iterator[RawRecord]:
 
 def _read_json_lines(path: Path) -> Iterator[RawRecord]:
     try:
-        handle = path.open("r", encoding="utf-8-sig")
+        handle = path.open("rb")
     except OSError as exc:
         raise _open_error(path, exc) from exc
     with handle:
-        number = 0
         try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                yield RawRecord(number, _loads(line, f"{path}, ligne {number}"))
-        except UnicodeDecodeError as exc:
-            raise InputFileError(
-                f"{path}, ligne {number + 1} : le fichier n'est pas encodé en UTF-8 ({exc.reason})"
-            ) from exc
+            # Bytes, decoded line by line: a text stream decodes ahead in chunks, and would blame
+            # the wrong line for an invalid byte.
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = (raw.removeprefix(_BOM) if number == 1 else raw).decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputFileError(
+                        f"{path}, ligne {number} : le fichier n'est pas encodé en UTF-8 (octet invalide en "
+                        f"colonne {exc.start + 1})"
+                    ) from exc
+                if line.strip():
+                    yield RawRecord(number, _loads(line, f"{path}, ligne {number}"))
         except OSError as exc:
             raise _open_error(path, exc) from exc
 
@@ -174,7 +177,9 @@ def _read_json_document(path: Path) -> Iterator[RawRecord]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path} : le fichier n'est pas encodé en UTF-8 ({exc.reason})") from exc
+        raise InputFileError(
+            f"{path} : le fichier n'est pas encodé en UTF-8 (octet invalide, position {exc.start})"
+        ) from exc
     except OSError as exc:
         raise _open_error(path, exc) from exc
     document = _loads(text, str(path), document=True)
