@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from sqlalchemy import select
 
 from gateway.config import GatewayConfig, OutboxSettings, StoreSettings, ValidationSettings
@@ -17,7 +19,7 @@ from gateway.intake.importer import import_file
 from gateway.pipeline.export import run_export
 from gateway.store.database import Database
 from gateway.store.tables import ImportRejectionRow, OfferRow, RejectedUpdateRow
-from tests.conftest import FIXED_TIME, REPO, base_offer
+from tests.conftest import FIXED_TIME, REPO, assert_valid_official, base_offer
 from tests.hostile.corpus import STORED
 
 # Words of pydantic's, json's and SQLAlchemy's English messages that must never reach staff.
@@ -61,13 +63,13 @@ class SeededStore:
 
 
 @pytest.fixture(scope="session")
-def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> SeededStore:
+def seeded_store(tmp_path_factory: pytest.TempPathFactory, official_schema: etree.XMLSchema) -> SeededStore:
+    """Cases refusing the whole file leave this store unchanged (checked by digest), so the
+    next export of theirs is this one, validated here once."""
     root = tmp_path_factory.mktemp("hostile-seed")
     config = make_config(root)
     database = Database(config.store.url)
     offers = root / "seed.jsonl"
-    import json
-
     offers.write_text(
         "".join(json.dumps(o) + "\n" for o in (base_offer(STORED), base_offer("202611270002", ("00100002",)))),
         encoding="utf-8",
@@ -76,6 +78,10 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> SeededStore:
     run_export(database, config, exported_at=FIXED_TIME)
     digest = store_digest(database)
     database.close()
+    feeds = sorted((root / "outbox").glob("*/*.xml"))
+    assert feeds
+    for feed in feeds:
+        assert_valid_official(official_schema, feed)
     shutil.rmtree(root / "outbox")  # each case exports into its own outbox
     return SeededStore(root / "gateway.sqlite3", digest)
 
