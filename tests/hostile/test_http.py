@@ -285,6 +285,21 @@ def test_hostile_console_requests_never_500(server: Server) -> None:
     _no_traceback(server)
 
 
+def test_hostile_bulk_replay_posts_never_500(server: Server) -> None:
+    make_user(server.gateway, "ops", "operator")
+    with httpx.Client(base_url=server.url, timeout=20, follow_redirects=False) as client:
+        assert sign_in(client, "ops").status_code == 303
+        page = client.get("/transmissions/replay?status=pending")
+        assert page.status_code == 200
+        token = csrf_token(page.text)
+        origin = {"Origin": server.url}
+        for ids in (["9" * 30], ["-1"], ["abc"], ["9" * 5000], [str(2**63)], ["1"] * 5000, []):
+            form = {"csrf_token": token, "ids": ids, "destination": "x" * 300}
+            response = client.post("/transmissions/replay", data=form, headers=origin)
+            assert response.status_code < 500, (ids[:1], response.status_code, response.text[:200])
+    _no_traceback(server)
+
+
 def test_the_corpus_has_over_100_requests() -> None:
     count = len(RANGES) + len(REQUESTS) + len(AUTHORIZATIONS) + 3 * len(TOKEN_PLACES) + 4 + len(CONSOLE) + 27
     assert count >= 100

@@ -109,7 +109,8 @@ def bulk_replay(
     ids: Annotated[list[int] | None, Form()] = None,
     destination: Annotated[str, Form()] = "",
 ) -> Response:
-    ids = ids or []
+    # Ids beyond SQLite's 64-bit integers name no row (and could not even be bound).
+    ids = [ident for ident in ids or [] if 0 < ident < 2**63]
     if len(ids) > BULK_LIMIT:
         raise Refused(400, f"Trop de transmissions à la fois (plus de {BULK_LIMIT}) : utilisez la ligne de commande.")
     state = app_state(request)
