@@ -269,6 +269,14 @@ CONSOLE = [
     "/login?next=https://evil.example/",
     "/login?next=//evil.example",
     "/login?next=" + "a" * 5000,
+    "/transmissions?replayed=" + "9" * 30,
+    "/transmissions?replayed=" + HUGE,
+    "/transmissions?notice=%3Cscript%3E",
+    "/transmissions/1?notice=" + "x" * 3000,
+    "/offers/find?reference=" + "x" * 3000,
+    "/offers/find?reference=%00%ff",
+    "/users?x=1",
+    "/audit?since=0001-01-01",
 ]
 
 
