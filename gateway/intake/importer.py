@@ -100,7 +100,13 @@ def _prepare(line: int, data: Any, rules: RulesSettings) -> _Prepared:
         problem = error(Code.INPUT_INVALID, "", "L'enregistrement n'est pas un objet JSON décrivant une offre.")
         return _Prepared(line, data, None, None, [problem])
     reference = data.get("reference")
-    usable = isinstance(reference, str) and reference.strip() and not any(p.path == "reference" for p in unsafe)
+    # A reference with a NUL could not be a key in PostgreSQL: kept apart, like an absent one.
+    usable = (
+        isinstance(reference, str)
+        and reference.strip()
+        and "\x00" not in reference
+        and not any(p.path == "reference" for p in unsafe)
+    )
     reference = reference if usable else None
     try:
         offer = Offer.model_validate(data)
@@ -205,10 +211,11 @@ def _row_values(item: _Prepared, problems: list[Problem], source: str, now: date
     return {
         "reference": item.reference,
         "bo_status": offer.status.value if offer else (status if isinstance(status, str) else None),
-        "title": offer.title if offer else _text_or_none(data.get("title")),
-        "certifinfo": offer.certifinfo if offer else _text_or_none(data.get("certifinfo")),
-        "duplicate_key": duplicate_key(offer) if offer else None,
-        "session_references": " ".join(s.reference for s in offer.sessions) if offer else "",
+        # Display columns hold no NUL (PostgreSQL texts refuse it; the payload keeps it, escaped).
+        "title": _text_or_none(offer.title if offer else data.get("title")),
+        "certifinfo": _text_or_none(offer.certifinfo if offer else data.get("certifinfo")),
+        "duplicate_key": _text_or_none(duplicate_key(offer)) if offer else None,
+        "session_references": _text_or_none(" ".join(s.reference for s in offer.sessions)) or "" if offer else "",
         "session_starts": " ".join(sorted(session_starts(offer))) if offer else "",
         "payload": payload,
         "payload_sha256": hashlib.sha256(payload.encode()).hexdigest(),
@@ -220,4 +227,4 @@ def _row_values(item: _Prepared, problems: list[Problem], source: str, now: date
 
 
 def _text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return value.replace("\x00", "") if isinstance(value, str) else None

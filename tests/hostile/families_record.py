@@ -46,6 +46,18 @@ def _surrogates() -> Iterator[Case]:
         "[" + json.dumps(good()) + "," + json.dumps(hostile(title="__S__")).replace("__S__", "\\ud83d") + "]"
     ).encode()
     yield Case("surrogate-document", "offers.json", document, "record", "INPUT_INVALID_CHARACTER", "title")
+    # NUL: legal JSON, stripped from titles at export; never in a store column (PostgreSQL refuses it).
+    for index, changes in enumerate(
+        ({"title": "BTS\x00MCO"}, {"responsable__siret": "7328293200\x0074"}, {"certifinfo": "10\x008540"})
+    ):
+        expect = "accept" if index == 0 else "record"
+        yield Case(f"nul-{index}", "offers.jsonl", jsonl(good(), hostile(**changes)), expect)
+    session = hostile()["sessions"][0] | {"reference": "0010\x000500"}
+    yield Case("nul-session-reference", "offers.jsonl", jsonl(good(), hostile(sessions=[session])), "any")
+    yield Case(
+        "nul-reference", "offers.jsonl", jsonl(good(), hostile(reference="2026\x0011270500")), "record",
+        hostile_reference=None,
+    )  # fmt: skip
     pair = json.dumps(hostile(title="__S__")).replace("__S__", "Emoji \\ud83d\\ude00 ok")
     yield Case("surrogate-pair-is-fine", "offers.jsonl", jsonl(good()) + jsonl_raw(pair), "accept")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
 from gateway.intake.importer import ImportReport, Outcome, import_file
 from gateway.intake.reader import InputFileError
@@ -48,6 +49,9 @@ def _check_report(case: Case, report: ImportReport, gateway: CaseGateway) -> Non
             assert any(code == case.message and (case.path is None or path == case.path) for code, path in codes), codes
         assert all(r.kept_last_valid is case.kept_last_valid for r in hostile)
     with gateway.database.session() as db:
+        for row in db.scalars(select(OfferRow)):  # PostgreSQL texts refuse NUL: only the escaped payload may hold one
+            columns = (row.reference, row.title, row.certifinfo, row.duplicate_key, row.session_references)
+            assert all("\x00" not in (value or "") for value in columns), columns
         good = db.get(OfferRow, FRESH)
         assert good is not None and good.accepted, "the good record of the file was not imported"
         stored = db.get(OfferRow, STORED)
