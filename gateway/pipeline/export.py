@@ -173,8 +173,9 @@ def _spool_decision(
                 "formation_reference": decision.reference,
                 "session_reference": problem.session_reference,
                 "code": problem.code.value,
-                "path": problem.path,
-                "message": problem.message,
+                # Messages quote the offending value: a NUL there would not fit a PostgreSQL text.
+                "path": problem.path.replace("\x00", ""),
+                "message": problem.message.replace("\x00", ""),
             },
         )
     if decision.verdict is not Verdict.EXPORTED:
