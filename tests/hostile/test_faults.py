@@ -20,6 +20,7 @@ from gateway.intake.importer import import_file
 from gateway.outbox.leftovers import export_lock
 from gateway.store.tables import FeedRow, TransmissionRow
 from tests.conftest import FIXED_TIME, Gateway, assert_valid_official, base_offer, write_config
+from tests.hostile.conftest import store_digest
 from tests.hostile.faults import (
     children,
     cli,
@@ -85,6 +86,35 @@ def test_export_killed_at_random_moments_leaves_no_process_and_no_file(
     code, out, err = run_cli(config, "export", "-d", "intercarif", "-d", "pole-emploi", "--at", "2026-11-28T00:00:00Z")
     assert code == 0, out + err
     _assert_clean(gateway, official_schema)
+
+
+def test_import_killed_at_random_moments_changes_nothing(gateway: Gateway, tmp_path: Path) -> None:
+    from bench.synthetic import write_jsonl
+
+    config = write_config(gateway, tmp_path)
+    gateway.import_offers(base_offer())
+    before = store_digest(gateway.database)
+    offers = tmp_path / "big.jsonl"
+    write_jsonl(offers, 4000, seed=5)
+    chance = random.Random(7)
+    wal = Path(gateway.config.store.url.removeprefix("sqlite:///") + "-wal")
+    killed_mid_import = 0
+    for _ in range(2):
+        start_size = wal.stat().st_size if wal.exists() else 0
+        process = cli(config, "offers", "import", str(offers))
+        deadline = time.monotonic() + 60
+        # Wait until the import writes (its batches go to the WAL), then kill it a little later.
+        while process.poll() is None and (wal.stat().st_size if wal.exists() else 0) <= start_size:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(chance.uniform(0, 0.8))
+        finished = process.poll() is not None
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+        if not finished:  # killed mid-import: the one transaction never committed
+            killed_mid_import += 1
+            assert store_digest(gateway.database) == before
+    assert killed_mid_import, "no kill landed during an import"
 
 
 def test_two_exports_at_once_the_older_snapshot_never_supersedes_the_newer(
