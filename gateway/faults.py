@@ -21,6 +21,8 @@ _OS_REASONS = {
     errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
     errno.EISDIR: "c'est un dossier",
     errno.ELOOP: "lien symbolique en boucle",
+    errno.EADDRINUSE: "adresse déjà utilisée (le port est-il pris par un autre service ?)",
+    errno.ECONNREFUSED: "connexion refusée",
 }
 
 # SQLite's messages (English, stable) → what staff can do about them.

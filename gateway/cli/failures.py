@@ -31,4 +31,4 @@ class GatewayGroup(TyperGroup):
         except SQLAlchemyError as exc:
             raise _fail(f"base de données inutilisable : {store_reason(exc)}") from exc
         except OSError as exc:
-            raise _fail(f"accès disque impossible : {os_reason(exc)}") from exc
+            raise _fail(f"opération impossible : {os_reason(exc)}") from exc
