@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.alerts.settings import AlertSettings
+from gateway.intake.input_errors import describe
 from gateway.transports.registry import TransportSettings
 
 DEFAULT_CONFIG_PATH = Path("config/gateway.toml")
@@ -28,6 +29,9 @@ class _Settings(BaseModel):
 class StoreSettings(_Settings):
     # SQLAlchemy URL. Relative SQLite paths are resolved against the config folder.
     url: str = "sqlite:///../var/gateway.sqlite3"
+    # SQLite: how long a command waits for another process's write transaction before failing
+    # with a clear error (issue #9).
+    busy_timeout_seconds: float = Field(default=30, ge=0)
 
 
 class OutboxSettings(_Settings):
@@ -122,6 +126,9 @@ class WebSettings(_Settings):
     secure_cookies: bool = False
     # Old partner token kept valid this long after a rotation, so the partner can switch.
     token_rotation_grace_hours: float = Field(default=72, ge=0)
+    # The public base URL of the API (e.g. https://lheo.carif.example), used for the links it
+    # returns (pagination `Link`); without it links are relative — never built from `Host`.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
 class GatewayConfig(_Settings):
@@ -190,11 +197,15 @@ def load_config(path: Path | None = None) -> GatewayConfig:
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"configuration file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        raise ConfigError(f"fichier de configuration introuvable : {path}") from exc
+    except OSError as exc:
+        raise ConfigError(f"fichier de configuration illisible : {path} ({exc.strerror or exc})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} : TOML invalide [{exc}]") from exc
     try:
         config = GatewayConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path} : configuration invalide — {describe(exc)}") from exc
     except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise ConfigError(f"{path} : configuration invalide — {exc}") from exc
     return config.resolved(path.parent)

@@ -83,6 +83,9 @@ class Code(StrEnum):
     ROME_FORMAT = "ROME_FORMAT"
     COORDINATES_FORMAT = "COORDINATES_FORMAT"
     TEXT_CONTROL_CHARACTER = "TEXT_CONTROL_CHARACTER"
+    # issue #9
+    INPUT_INVALID_CHARACTER = "INPUT_INVALID_CHARACTER"  # e.g. a lone UTF-16 surrogate, which no text may hold
+    RENDER_FAILED = "RENDER_FAILED"  # a stored offer the renderer could not turn into LHÉO: quarantined
 
 
 class Problem(BaseModel):

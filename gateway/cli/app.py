@@ -25,6 +25,7 @@ from gateway.cli import (
 )
 from gateway.cli.arguments import ArgumentProblem, parse_moment, source_date_epoch
 from gateway.cli.context import Context, command_context
+from gateway.cli.failures import GatewayGroup
 from gateway.cli.log_setup import configure_logging
 from gateway.cli.progress import ExportProgress
 from gateway.intake.importer import import_file
@@ -38,6 +39,7 @@ from gateway.store.offer_search import OfferQuery, SearchError
 from gateway.validation.fragment_validator import SchemaLoadError
 
 app = typer.Typer(
+    cls=GatewayGroup,
     name="lheo-gateway",
     help="Passerelle LHÉO 2.3 : offres validées → un flux par destination (France Travail, Parcoursup…).",
     no_args_is_help=True,
@@ -223,6 +225,11 @@ def export(
     if dry_run:
         render.dry_run_explanations(context.console, results)
     render.export_summary(context.console, results, dry_run=dry_run)
+    failed = [result for result in results if result.error]
+    for result in failed:  # the others were still attempted; their feeds stand
+        context.errors.print(f"[bold red]erreur[/] : {result.destination} : {result.error}", highlight=False)
+    if failed:
+        raise typer.Exit(2)
     if strict and any(result.quarantined for result in results):
         raise typer.Exit(1)
 

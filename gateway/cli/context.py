@@ -47,7 +47,7 @@ class Context:
         return self._config
 
     def database(self) -> Database:
-        return Database(self.config.store.url)
+        return Database(self.config.store.url, busy_timeout=self.config.store.busy_timeout_seconds)
 
     def known_destinations(self) -> list[str]:
         """Destinations with a mapping profile or a `[destinations.*]` section."""

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from gateway.cli.times import when
 from gateway.config import GatewayConfig
 from gateway.intake.importer import ImportReport, Outcome
+from gateway.intake.last_valid import rejected_update
 from gateway.outbox.relay import DeliveryReport
 from gateway.pipeline.explain import explain_offer
 from gateway.pipeline.export import DestinationResult
@@ -27,6 +28,7 @@ from gateway.store.tables import (
     ImportRejectionRow,
     OfferRow,
     QuarantineRow,
+    RejectedUpdateRow,
     TransmissionRow,
 )
 
@@ -57,6 +59,7 @@ def import_summary(console: Console, report: ImportReport) -> None:
 
 
 IMPORT_ROWS_SHOWN = 200
+KEPT_NOTE = " (dernière version valide conservée et toujours exportée)"
 
 
 def import_report(console: Console, report: ImportReport) -> None:
@@ -72,7 +75,7 @@ def import_report(console: Console, report: ImportReport) -> None:
         table.add_row(
             str(result.line),
             result.reference or "—",
-            OUTCOME_LABELS[result.outcome],
+            OUTCOME_LABELS[result.outcome] + (KEPT_NOTE if result.kept_last_valid else ""),
             _problem_lines(result.problems),
         )
     if table.row_count:
@@ -95,11 +98,15 @@ def offers_table(console: Console, database: Database, query: OfferQuery) -> Non
         table = Table(title=title)
         for column in ("référence", "statut", "acceptée", "intitulé", "organisme", "ville(s)", "problèmes"):
             table.add_column(column)
+        refused = select(RejectedUpdateRow.reference).where(
+            RejectedUpdateRow.reference.in_([line.reference for line in results.lines])
+        )
+        with_refused = set(db.scalars(refused))
         for line in results.lines:
             table.add_row(
                 line.reference,
                 line.bo_status or "?",
-                "oui" if line.accepted else "non",
+                ("oui" if line.accepted else "non") + (" (màj rejetée)" if line.reference in with_refused else ""),
                 (line.title or "")[:70],
                 line.organismes[:40],
                 line.towns.upper()[:30],
@@ -130,6 +137,14 @@ def offer_detail(console: Console, database: Database, config: GatewayConfig, re
         if problems:
             console.print("[bold]Problèmes[/]")
             console.print(_problem_lines(problems), highlight=False)
+        refused = rejected_update(db, reference)
+        if refused is not None:
+            console.print(
+                f"[bold]Mise à jour rejetée[/] reçue le {refused.received_at:%Y-%m-%d %H:%M:%S} ({refused.source}) : "
+                "la dernière version valide ci-dessus reste enregistrée et exportée jusqu'à une mise à jour valide.",
+                highlight=False,
+            )
+            console.print(_problem_lines(refused.problems), highlight=False)
         latest_runs = db.execute(
             select(ExportRunRow.destination, func.max(ExportRunRow.id)).group_by(ExportRunRow.destination)
         ).all()

@@ -33,8 +33,10 @@ from sqlalchemy.orm import Session
 
 from gateway.config import RulesSettings
 from gateway.intake.input_errors import problems_from_validation_error
+from gateway.intake.last_valid import accepted_references, held_row, rejected_digests, save_rejected
 from gateway.intake.models import Offer
 from gateway.intake.reader import read_records
+from gateway.intake.safe_values import value_problems, without_surrogates
 from gateway.problems import Code, Problem, error, warning
 from gateway.rules.offer_checks import check_offer
 from gateway.rules.store_checks import (
@@ -72,6 +74,8 @@ class RecordResult:
     reference: str | None
     outcome: Outcome
     problems: list[Problem]
+    # A rejected update of a valid offer: the offer keeps (and still exports) its last valid version.
+    kept_last_valid: bool = False
 
 
 @dataclass
@@ -113,7 +117,10 @@ class _FileState:
     written: set[str] = field(default_factory=set)  # references with a row (before or from this file)
     final: dict[str, tuple[str, str, bool]] = field(default_factory=dict)  # digest, problems, accepted
     keys: set[str] = field(default_factory=set)  # duplicate keys to recompute at the end
-    pending: list[tuple[int, str | None, Outcome | None, list[Problem]]] = field(default_factory=list)
+    # line, reference, outcome when already known, problems, kept its last valid version
+    pending: list[tuple[int, str | None, Outcome | None, list[Problem], bool]] = field(default_factory=list)
+    valid: set[str] = field(default_factory=set)  # references whose stored version is valid
+    kept: dict[str, tuple[str, str]] = field(default_factory=dict)  # rejected updates kept: digest, problems
 
 
 def import_file(database: Database, path: Path, rules: RulesSettings, *, now: datetime | None = None) -> ImportReport:
@@ -132,19 +139,29 @@ def import_file(database: Database, path: Path, rules: RulesSettings, *, now: da
 
 
 def _prepare(line: int, data: Any, rules: RulesSettings) -> _Prepared:
+    # Lone surrogates first: no store can hold them, not even in a rejection's message.
+    data, unsafe = without_surrogates(data)
     if not isinstance(data, dict):
         problem = error(Code.INPUT_INVALID, "", "L'enregistrement n'est pas un objet JSON décrivant une offre.")
         return _Prepared(line, data, None, None, [problem])
     reference = data.get("reference")
-    reference = reference if isinstance(reference, str) and reference.strip() else None
+    # A reference with a NUL could not be a key in PostgreSQL: kept apart, like an absent one.
+    usable = (
+        isinstance(reference, str)
+        and reference.strip()
+        and "\x00" not in reference
+        and not any(p.path == "reference" for p in unsafe)
+    )
+    reference = reference if usable else None
     try:
         offer = Offer.model_validate(data)
     except ValidationError as exc:
-        problems = problems_from_validation_error(exc)
+        problems = unsafe + problems_from_validation_error(exc)
         if reference is None and not any(p.path == "reference" for p in problems):
             problems.insert(0, error(Code.INPUT_MISSING_FIELD, "reference", "La référence formation est absente."))
         return _Prepared(line, data, reference, None, problems)
-    return _Prepared(line, data, reference, offer, check_offer(offer, rules, data))
+    problems = unsafe + value_problems(offer, data) + check_offer(offer, rules, data)
+    return _Prepared(line, data, reference, offer, problems)
 
 
 def duplicate_key(offer: Offer) -> str:
@@ -158,6 +175,10 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
     offers = [item.offer for item in batch if item.offer is not None]
     new_refs = [item.reference for item in batch if item.reference and item.reference not in state.before]
     stored = stored_states(db, new_refs)
+    state.valid.update(accepted_references(db, new_refs))  # stored versions a rejected update must not replace
+    state.kept.update(rejected_digests(db, new_refs))
+    held_updates: dict[str, dict[str, Any]] = {}
+    cleared: set[str] = set()
     for reference in new_refs:
         state.before[reference] = stored.get(reference)
         if reference in stored:
@@ -204,7 +225,7 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
                     "rejected_at": state.now,
                 }
             )
-            state.pending.append((item.line, None, Outcome.REJECTED, problems))
+            state.pending.append((item.line, None, Outcome.REJECTED, problems, False))
             continue
         earlier = state.lines.setdefault(item.reference, [])
         if earlier:
@@ -213,11 +234,28 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
         row = _row_values(item, problems, state.source, state.now)
         if item.offer is not None:
             state.keys.add(row["duplicate_key"])
+        if not row["accepted"] and item.reference in state.valid:
+            # Keep the last valid version (still exported); the refused update waits beside it.
+            digest = (row["payload_sha256"], row["problems"])
+            if state.kept.get(item.reference) != digest:
+                held_updates[item.reference] = held_row(row, state.now)
+                cleared.discard(item.reference)
+                state.kept[item.reference] = digest
+            state.pending.append((item.line, item.reference, Outcome.REJECTED, problems, True))
+            continue
+        if item.reference in state.kept:  # replaced by this record: the kept rejected update is obsolete
+            cleared.add(item.reference)
+            held_updates.pop(item.reference, None)
+            del state.kept[item.reference]
+        if row["accepted"]:
+            state.valid.add(item.reference)
+        else:
+            state.valid.discard(item.reference)
         before = state.before.get(item.reference)
         if before is not None and item.reference not in updates and _same_as_stored(before, row):
             # Unchanged record: the row stays as it is (its duplicate warnings are rechecked at the end).
             state.final[item.reference] = (before.payload_sha256, before.problems, row["accepted"])
-            state.pending.append((item.line, item.reference, None, problems))
+            state.pending.append((item.line, item.reference, None, problems, False))
             continue
         if item.reference in state.written:
             inserts.pop(item.reference, None)
@@ -227,7 +265,7 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
         else:
             inserts[item.reference] = row | {"first_imported_at": state.now}
         state.final[item.reference] = (row["payload_sha256"], row["problems"], row["accepted"])
-        state.pending.append((item.line, item.reference, None, problems))
+        state.pending.append((item.line, item.reference, None, problems, False))
     if released:
         db.execute(delete(SessionOwnerRow).where(SessionOwnerRow.session_reference.in_(released)))
     if claims:
@@ -245,6 +283,8 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
         db.execute(update(OfferRow), [row | {"reference": ref} for ref, row in updates.items()])
     if rejections:
         db.execute(insert(ImportRejectionRow), rejections)
+    if held_updates or cleared:
+        save_rejected(db, held_updates, cleared)
 
 
 def _same_as_stored(before: StoredState, row: dict[str, Any]) -> bool:
@@ -314,10 +354,15 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
 
 def _report(state: _FileState) -> ImportReport:
     report = ImportReport(source=state.source)
-    last_line = {reference: lines[-1] for reference, lines in state.lines.items()}
-    for line, reference, outcome, problems in state.pending:
+    # The record that wins a repeated reference: the last one written (a rejected update kept
+    # beside a valid version is not written, so it does not make the earlier record "repeated").
+    last_line = {reference: line for line, reference, outcome, _, _ in state.pending if reference and outcome is None}
+    for line, reference, outcome, problems, kept in state.pending:
         if reference is None:
             report.results.append(RecordResult(line, None, outcome or Outcome.REJECTED, problems))
+            continue
+        if outcome is not None:
+            report.results.append(RecordResult(line, reference, outcome, problems, kept))
             continue
         if line != last_line[reference]:
             report.results.append(RecordResult(line, reference, Outcome.REPEATED, problems))
@@ -342,10 +387,11 @@ def _row_values(item: _Prepared, problems: list[Problem], source: str, now: date
     return {
         "reference": item.reference,
         "bo_status": offer.status.value if offer else (status if isinstance(status, str) else None),
-        "title": offer.title if offer else _text_or_none(data.get("title")),
-        "certifinfo": offer.certifinfo if offer else _text_or_none(data.get("certifinfo")),
-        "duplicate_key": duplicate_key(offer) if offer else None,
-        "session_references": " ".join(s.reference for s in offer.sessions) if offer else "",
+        # Display columns hold no NUL (PostgreSQL texts refuse it; the payload keeps it, escaped).
+        "title": _text_or_none(offer.title if offer else data.get("title")),
+        "certifinfo": _text_or_none(offer.certifinfo if offer else data.get("certifinfo")),
+        "duplicate_key": _text_or_none(duplicate_key(offer)) if offer else None,
+        "session_references": _text_or_none(" ".join(s.reference for s in offer.sessions)) or "" if offer else "",
         "session_starts": " ".join(sorted(session_starts(offer))) if offer else "",
         "session_spans": " ".join(session_spans(offer)) if offer else "",
         "payload": payload,
@@ -359,4 +405,4 @@ def _row_values(item: _Prepared, problems: list[Problem], source: str, now: date
 
 
 def _text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return value.replace("\x00", "") if isinstance(value, str) else None

@@ -1,21 +1,34 @@
 """Read an offers file as the back-office exports it: JSON Lines, a JSON array, or one object.
 
 Records are yielded one by one so a large JSON Lines file never sits in memory. A file that
-is not JSON raises `InputFileError` naming the line; the importer runs in one transaction,
-so such a file changes nothing.
+is not JSON — or that Python's JSON reader would accept although JSON forbids it (`NaN`,
+`Infinity`), or could not hold (integers of thousands of digits, nesting deep enough to
+exhaust the interpreter's stack) — raises `InputFileError` naming the file and the line; the
+importer runs in one transaction, so such a file changes nothing. A UTF-8 byte order mark is
+accepted.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# An offer is 5 levels deep (offer → sessions → session → place → lines): 32 leaves room for
+# growth while refusing, before anything recurses over them, structures built to exhaust the stack.
+MAX_DEPTH = 32
+# Python refuses to convert longer digit strings to int (CVE-2020-10735); no field needs even 20.
+MAX_INT_DIGITS = 100
+_BOM = b"\xef\xbb\xbf"
+
 
 class InputFileError(Exception):
-    """The file cannot be read as offers (not JSON, wrong top-level shape)."""
+    """The file cannot be read as offers (not JSON, wrong top-level shape, unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -24,50 +37,152 @@ class RawRecord:
     data: Any  # whatever JSON value stood there; the importer checks it is an object
 
 
-def _looks_like_json_lines(path: Path) -> bool:
+class _NotJson(ValueError):
+    """A value Python's json module accepts but JSON does not, or one too large to hold."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"« {name} » n'est pas une valeur JSON (écrivez un nombre, ou null)")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _NotJson(f"un nombre entier de {len(text.lstrip('-'))} chiffres dépasse la limite de {MAX_INT_DIGITS}")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"le nombre « {text[:40]} » est hors limites")
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Iterative (no recursion): is `value` nested deeper than `limit` levels?"""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+# The json module's messages are English; staff read French.
+_JSON_MESSAGES = {
+    "Expecting value": "valeur attendue",
+    "Expecting property name enclosed in double quotes": "nom de champ entre guillemets attendu",
+    "Expecting ',' delimiter": "virgule attendue",
+    "Expecting ':' delimiter": "deux-points attendus",
+    "Unterminated string starting at": "texte sans guillemet fermant",
+    "Invalid control character at": "caractère de contrôle non échappé dans un texte",
+    "Invalid \\escape": "séquence d'échappement invalide",
+    "Invalid \\uXXXX escape": "échappement \\uXXXX invalide",
+    "Extra data": "données en trop après la valeur JSON",
+}
+
+
+def _json_message(exc: json.JSONDecodeError) -> str:
+    return _JSON_MESSAGES.get(exc.msg, "syntaxe invalide")
+
+
+def _loads(text: str, where: str, *, document: bool = False) -> Any:
+    """Parse one JSON value; `where` names the file (and line) in the messages."""
+    too_deep = f"{where} : JSON imbriqué trop profondément (plus de {MAX_DEPTH} niveaux)"
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
+    except json.JSONDecodeError as exc:
+        line = f", ligne {exc.lineno}" if document else ""
+        raise InputFileError(f"{where}{line} : JSON invalide ({_json_message(exc)}, colonne {exc.colno})") from exc
+    except _NotJson as exc:
+        raise InputFileError(f"{where} : {exc}") from exc
+    except RecursionError as exc:
+        raise InputFileError(too_deep) from exc
+    except ValueError as exc:  # any other value the json module cannot convert
+        raise InputFileError(f"{where} : valeur illisible") from exc
+    # The wrapper of a whole document ({"offers": [ … ]}) adds two levels above each record.
+    if _depth_exceeds(value, MAX_DEPTH + 2 if document else MAX_DEPTH):
+        raise InputFileError(too_deep)
+    return value
+
+
+def _open_error(path: Path, exc: OSError) -> InputFileError:
+    """A French sentence for why the file cannot be opened (missing, a folder, a broken link…)."""
+    if exc.errno == errno.ELOOP:
+        why = "lien symbolique en boucle"
+    elif path.is_symlink() and not path.exists():
+        why = f"lien symbolique cassé (la cible « {os.readlink(path)} » n'existe pas)"
+    elif exc.errno == errno.ENOENT:
+        why = "fichier introuvable"
+    elif exc.errno == errno.EISDIR or path.is_dir():
+        why = "c'est un dossier, pas un fichier"
+    elif exc.errno == errno.EACCES:
+        why = "lecture refusée (droits insuffisants)"
+    else:
+        why = f"illisible ({exc.strerror or exc})"
+    return InputFileError(f"{path} : {why}")
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(1 << 16)
+    except OSError as exc:
+        raise _open_error(path, exc) from exc
+
+
+def _looks_like_json_lines(path: Path, head: bytes) -> bool:
     if path.suffix.lower() in {".jsonl", ".ndjson"}:
         return True
     if path.suffix.lower() == ".json":
         return False
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16).lstrip()
-    return not head.startswith(b"[")
+    return not head.removeprefix(_BOM).lstrip().startswith(b"[")
 
 
 def read_records(path: Path) -> Iterator[RawRecord]:
-    try:
-        json_lines = _looks_like_json_lines(path)
-    except OSError as exc:
-        raise InputFileError(f"{path}: {exc.strerror or exc}") from exc
-    if json_lines:
+    head = _head(path)  # also checks, before anything is imported, that the file can be read
+    if _looks_like_json_lines(path, head):
         yield from _read_json_lines(path)
     else:
         yield from _read_json_document(path)
 
 
 def _read_json_lines(path: Path) -> Iterator[RawRecord]:
-    with path.open("r", encoding="utf-8-sig") as handle:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise _open_error(path, exc) from exc
+    with handle:
         try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
+            # Bytes, decoded line by line: a text stream decodes ahead in chunks, and would blame
+            # the wrong line for an invalid byte.
+            for number, raw in enumerate(handle, start=1):
                 try:
-                    yield RawRecord(number, json.loads(line))
-                except json.JSONDecodeError as exc:
+                    line = (raw.removeprefix(_BOM) if number == 1 else raw).decode("utf-8")
+                except UnicodeDecodeError as exc:
                     raise InputFileError(
-                        f"{path}, ligne {number} : JSON invalide ({exc.msg}, colonne {exc.colno})"
+                        f"{path}, ligne {number} : le fichier n'est pas encodé en UTF-8 (octet invalide en "
+                        f"colonne {exc.start + 1})"
                     ) from exc
-        except UnicodeDecodeError as exc:
-            raise InputFileError(f"{path}: le fichier n'est pas encodé en UTF-8 ({exc.reason})") from exc
+                if line.strip():
+                    yield RawRecord(number, _loads(line, f"{path}, ligne {number}"))
+        except OSError as exc:
+            raise _open_error(path, exc) from exc
 
 
 def _read_json_document(path: Path) -> Iterator[RawRecord]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path}: le fichier n'est pas encodé en UTF-8 ({exc.reason})") from exc
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}, ligne {exc.lineno} : JSON invalide ({exc.msg})") from exc
+        raise InputFileError(
+            f"{path} : le fichier n'est pas encodé en UTF-8 (octet invalide, position {exc.start})"
+        ) from exc
+    except OSError as exc:
+        raise _open_error(path, exc) from exc
+    document = _loads(text, str(path), document=True)
     if isinstance(document, dict) and isinstance(document.get("offers"), list):
         document = document["offers"]
     if isinstance(document, dict):
@@ -76,4 +191,4 @@ def _read_json_document(path: Path) -> Iterator[RawRecord]:
         for item in document:
             yield RawRecord(1, item)
     else:
-        raise InputFileError(f'{path}: attendu une offre, une liste d\'offres ou {{"offers": [...]}}')
+        raise InputFileError(f'{path} : attendu une offre, une liste d\'offres ou {{"offers": [...]}}')

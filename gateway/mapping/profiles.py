@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.intake.input_errors import describe
 from gateway.mapping.perimeter_rules import Campaign, Catalogue, PerimeterRule, RuleStatus
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -90,9 +91,9 @@ def load_profile(path: Path) -> DestinationProfile:
     try:
         profile = DestinationProfile.model_validate(raw)
     except ValidationError as exc:
-        raise ProfileError(f"{path}: {exc}") from exc
+        raise ProfileError(f"{path} : profil invalide — {describe(exc)}") from exc
     if profile.name != path.stem:
-        raise ProfileError(f"{path}: name {profile.name!r} must match the file name {path.stem!r}")
+        raise ProfileError(f"{path} : le nom {profile.name!r} doit être celui du fichier ({path.stem!r})")
     return profile
 
 

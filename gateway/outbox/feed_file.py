@@ -2,12 +2,14 @@
 
 Bytes go to temporary files in the destination's folder, are fsynced, then renamed to
 `<UTC time>_<sha256 prefix>.xml(.gz)`: a reader (SFTP job, partner API) never sees a
-half-written feed, and a crash leaves only `.tmp-*` files, which `sweep_temporaries` removes.
+half-written feed, and a crash leaves only `.tmp-*` files (or, killed between rename and manifest,
+an unlisted feed), which the next export removes (`gateway.outbox.leftovers`).
 The gzip header carries no time or name, so the same XML always gives the same .gz.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -109,6 +111,7 @@ class FeedFileWriter:
         self._gz.write(_GZIP_HEADER)
         self._crc = 0
         self._closed = False
+        self._created: list[Path] = []  # final names this commit created (not there before)
 
     def write(self, data: bytes) -> None:
         self.write_block(data, deflate_block(data, self.gzip_level))
@@ -133,6 +136,9 @@ class FeedFileWriter:
             stem = feed_stem(self.exported_at, sha256)
             path = self.folder / f"{stem}.xml"
             gz_path = self.folder / f"{stem}.xml.gz"
+            # A re-run with a fixed clock gives the same name and bytes: that file is the earlier
+            # feed's, listed in the manifest, and must survive a retraction of this one.
+            self._created = [p for p in (gz_path, path) if not p.exists()]
             # The .gz first: whoever sees the .xml can rely on its .gz being there too.
             os.replace(self._tmp_gz, gz_path)
             os.replace(self._tmp_xml, path)
@@ -154,15 +160,30 @@ class FeedFileWriter:
         self._closed = True
         self._remove_temporaries()
 
+    def retract(self) -> None:
+        """Undo a commit whose manifest could not be recorded: no file may stay under a final name
+        without its manifest row (it would never be delivered, listed or purged)."""
+        for created in reversed(self._created):  # the .xml first, as a reader looks for it
+            with contextlib.suppress(OSError):  # else the next export's cleanup removes it (unlisted)
+                created.unlink(missing_ok=True)
+        self._created = []
+
     def _remove_temporaries(self) -> None:
+        # Never raise here: this runs while another error (often ENOSPC) is on its way up, and
+        # closing a full file fails again when flushing — the unlinks must happen regardless.
         for raw in (self._xml_raw, self._gz_raw):
-            raw.close()
+            with contextlib.suppress(OSError):
+                raw.close()  # the descriptor is closed even when the final flush fails
         for tmp in (self._tmp_xml, self._tmp_gz):
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 def sweep_temporaries(folder: Path, older_than_seconds: float = 3600) -> list[Path]:
     """Remove temporary files left by an interrupted export; returns what was removed.
+
+    Age-based, for tools working without the store; exports themselves use
+    `gateway.outbox.leftovers`, whose OS lock makes any age limit unnecessary.
 
     Only files untouched for `older_than_seconds` go: an export running in another process
     keeps writing to its own temporaries.

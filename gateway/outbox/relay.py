@@ -67,28 +67,51 @@ def backoff_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None =
 
 
 def enqueue(db: Session, feed_id: str, destination: str, settings: DestinationSettings, now: datetime) -> None:
-    """Record the feed's transmission (same transaction as the feed) and supersede older ones."""
+    """Record the feed's transmission (same transaction as the feed) and supersede older ones.
+
+    "Older" is by snapshot time (`exported_at`), not by commit order: two exports run with
+    different `--at` may commit in either order, and a snapshot must never supersede a newer
+    one — an older snapshot committed last is itself recorded as superseded (issue #9).
+    """
     if db.scalar(
         select(TransmissionRow.id).where(TransmissionRow.feed_id == feed_id, TransmissionRow.destination == destination)
     ):
         return  # the same feed again (a re-run with a fixed clock): already queued
+    status, superseded_by = Status.PENDING, None
     if settings.supersede:
-        db.execute(
-            update(TransmissionRow)
-            .where(
-                TransmissionRow.destination == destination,
-                TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
+        exported_at = db.scalar(select(FeedRow.exported_at).where(FeedRow.id == feed_id))
+        snapshots = select(FeedRow.id).where(FeedRow.destination == destination)
+        if exported_at is not None:
+            superseded_by = db.scalar(
+                select(TransmissionRow.feed_id)
+                .join(FeedRow, FeedRow.id == TransmissionRow.feed_id)
+                .where(TransmissionRow.destination == destination, FeedRow.exported_at > exported_at)
+                .order_by(FeedRow.exported_at.desc(), FeedRow.id.desc())
+                .limit(1)
             )
-            .values(status=Status.SUPERSEDED, superseded_by=feed_id, updated_at=now, next_attempt_at=None)
-        )
+            snapshots = snapshots.where(FeedRow.exported_at <= exported_at)
+        if superseded_by is not None:
+            status = Status.SUPERSEDED  # a newer snapshot is already queued or sent
+        else:
+            db.execute(
+                update(TransmissionRow)
+                .where(
+                    TransmissionRow.destination == destination,
+                    TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
+                    TransmissionRow.feed_id.in_(snapshots),
+                )
+                .values(status=Status.SUPERSEDED, superseded_by=feed_id, updated_at=now, next_attempt_at=None)
+                .execution_options(synchronize_session=False)
+            )
     db.add(
         TransmissionRow(
             feed_id=feed_id,
             destination=destination,
-            status=Status.PENDING,
+            status=status,
+            superseded_by=superseded_by,
             attempts=0,
             attempts_since_replay=0,
-            next_attempt_at=now,
+            next_attempt_at=now if status is Status.PENDING else None,
             created_at=now,
             updated_at=now,
             window_started_at=now,
@@ -169,12 +192,14 @@ def due_transmissions(db: Session, destination: str, now: datetime) -> list[int]
     return list(
         db.scalars(
             select(TransmissionRow.id)
+            .join(FeedRow, FeedRow.id == TransmissionRow.feed_id)
             .where(
                 TransmissionRow.destination == destination,
                 TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
                 or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
             )
-            .order_by(TransmissionRow.created_at, TransmissionRow.id)
+            # Snapshot order, not commit order (two exports with different `--at`), issue #9.
+            .order_by(FeedRow.exported_at, TransmissionRow.created_at, TransmissionRow.id)
         )
     )
 

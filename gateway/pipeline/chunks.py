@@ -8,7 +8,14 @@ gzip are byte-identical whatever the parallelism.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,7 +26,7 @@ from pathlib import Path
 from gateway.config import LheoSettings, RulesSettings
 from gateway.mapping.profiles import DestinationProfile
 from gateway.outbox.feed_file import deflate_block
-from gateway.pipeline.offer_decision import Approval, OfferDecision, Verdict, decide, parse_stored
+from gateway.pipeline.offer_decision import Approval, OfferDecision, Verdict, decide_safely, parse_stored
 from gateway.rules.geography import Geography
 from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.queries import StoredOffer
@@ -58,7 +65,7 @@ def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator, ge
     decisions = []
     fragments = []
     for stored in chunk.offers:
-        decision = decide(
+        decision = decide_safely(
             stored,
             parse_stored(stored),
             job.profile,
@@ -88,6 +95,30 @@ class _WorkerValidators:
         if schema_path not in cls.cache:
             cls.cache[schema_path] = FragmentValidator(schema_path)
         return cls.cache[schema_path]
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PARENT_POLL_SECONDS = 0.5
+
+
+def _poll_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_SECONDS)
+    os._exit(1)  # the export is gone (killed): rendering for nobody helps no one
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: a killed export (even by SIGKILL) takes its workers with it.
+
+    On Linux the kernel sends SIGKILL to the worker when the parent dies (PR_SET_PDEATHSIG);
+    elsewhere, and as a fallback, a daemon thread notices the worker was re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_poll_parent, args=(parent,), name="watch-export", daemon=True).start()
 
 
 def _process_in_worker(job: ExportJob, chunk: Chunk) -> ChunkResult:
@@ -128,7 +159,12 @@ class ChunkRunner:
             return
         if self._pool is None:
             # spawn: workers start clean, without the parent's open database connections.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )
         in_flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
         for chunk in chunks:
             in_flight.append((chunk, self._pool.submit(_process_in_worker, job, chunk)))

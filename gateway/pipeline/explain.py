@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from gateway.config import GatewayConfig
 from gateway.intake.models import FormationStatus
 from gateway.mapping.profiles import DestinationProfile, load_profiles
-from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide, parse_stored
+from gateway.pipeline.offer_decision import OfferDecision, Verdict, decide_safely, parse_stored
 from gateway.rules.geography import Geography
 from gateway.store.approvals import approvals_for
 from gateway.store.database import Database
@@ -58,7 +58,7 @@ def explain_offer(
                 reasons=[f"statut back-office « {status} » : seules les offres validées sont exportées"],
             )
         else:
-            decision = decide(
+            decision = decide_safely(
                 stored,
                 offer,
                 profile,

@@ -21,10 +21,12 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.config import GatewayConfig
+from gateway.faults import os_reason
 from gateway.lheo.document import DOCUMENT_TAIL, document_head
 from gateway.lheo.formation import LHEO_VERSION
 from gateway.mapping.profiles import DestinationProfile, load_profiles
-from gateway.outbox.feed_file import FeedFileWriter, WrittenFeed, sweep_temporaries
+from gateway.outbox.feed_file import FeedFileWriter, WrittenFeed
+from gateway.outbox.leftovers import export_lock, remove_leftovers, sweep_idle_destinations
 from gateway.outbox.relay import enqueue
 from gateway.outbox.retention import apply_retention
 from gateway.pipeline.chunks import CHUNK_SIZE, Chunk, ChunkRunner, ExportJob
@@ -63,6 +65,7 @@ class DestinationResult:
     feed_id: str | None = None
     feed: WrittenFeed | None = None
     note: str = ""
+    error: str = ""  # why this destination's export failed (disk full…); the others were still attempted
     # Filled for dry runs (every offer) and for quarantined offers (always).
     decisions: list[OfferDecision] = field(default_factory=list)
 
@@ -140,7 +143,8 @@ def export_destination(
         else:
             writer.write(DOCUMENT_TAIL)
             written = writer.commit()
-        # Write phase: one short transaction records the whole run, or nothing of it.
+        # Write phase: one short transaction records the whole run, or nothing of it (then
+        # `writer.retract()` below removes the renamed files, which no manifest would list).
         with database.session() as db, db.begin():
             run = ExportRunRow(destination=profile.name, started_at=started_at)
             db.add(run)
@@ -157,6 +161,7 @@ def export_destination(
             _finish_run(db, run.id, result)
     except BaseException:
         writer.abort()
+        writer.retract()
         raise
     finally:
         spool.close()
@@ -204,8 +209,9 @@ def _spool_decision(
                 "formation_reference": decision.reference,
                 "session_reference": problem.session_reference,
                 "code": problem.code.value,
-                "path": problem.path,
-                "message": problem.message,
+                # Messages quote the offending value: a NUL there would not fit a PostgreSQL text.
+                "path": problem.path.replace("\x00", ""),
+                "message": problem.message.replace("\x00", ""),
             },
         )
     if decision.verdict is Verdict.AWAITING_APPROVAL:
@@ -345,8 +351,8 @@ def run_export(
     FragmentValidator(config.validation.schema_path)  # fail early, before any file is opened
     moment = (exported_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     if not dry_run:
-        for leftover in sweep_temporaries(config.outbox.path):
-            log.warning("removed %s, left by an interrupted export", leftover)
+        # What dead exports left in the folders of destinations no export is running for.
+        sweep_idle_destinations(database, config.outbox.path)
     results = []
     with ChunkRunner(_worker_count(database, config)) as runner:
         for profile in profiles:
@@ -357,10 +363,33 @@ def run_export(
                 def callback(decision: OfferDecision, name: str = name) -> None:
                     on_offer(name, decision)
 
-            results.append(
-                export_destination(database, profile, config, runner, moment, dry_run=dry_run, on_offer=callback)
-            )
+            results.append(_export_one(database, profile, config, runner, moment, dry_run, callback))
     return results
+
+
+def _export_one(
+    database: Database,
+    profile: DestinationProfile,
+    config: GatewayConfig,
+    runner: ChunkRunner,
+    moment: datetime,
+    dry_run: bool,
+    on_offer: Callable[[OfferDecision], None] | None,
+) -> DestinationResult:
+    """One destination, under its export lock; a disk fault fails it alone, the others go on."""
+    if dry_run:
+        return export_destination(database, profile, config, runner, moment, dry_run=True, on_offer=on_offer)
+    folder = outbox_folder(config, profile.name)
+    try:
+        # Blocks while another process exports this destination: exports of one destination
+        # are serialised, and once we hold the lock whatever a dead one left can go.
+        with export_lock(config.outbox.path, profile.name):
+            remove_leftovers(database, folder, profile.name)
+            return export_destination(database, profile, config, runner, moment, on_offer=on_offer)
+    except OSError as exc:
+        log.error("destination %s: export failed: %s", profile.name, exc)
+        message = f"export impossible : {os_reason(exc)} — aucun flux écrit, rien d'enregistré"
+        return DestinationResult(profile.name, profile.label, note=message, error=message)
 
 
 def _worker_count(database: Database, config: GatewayConfig) -> int:

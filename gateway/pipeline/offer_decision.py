@@ -156,3 +156,36 @@ def decide(
             (session.reference, session.start, session.end) for action in view.actions for session in action.sessions
         ],
     )
+
+
+def decide_safely(
+    stored: StoredOffer,
+    offer: Offer | None,
+    profile: DestinationProfile,
+    lheo: LheoSettings,
+    history: Mapping[str, ExportedSessionDates],
+    validator: FragmentValidator,
+    geography: Geography,
+    *,
+    today: date | None = None,
+    rules: RulesSettings | None = None,
+    approvals: Mapping[str, Approval] | None = None,
+) -> OfferDecision:
+    """`decide`, but an offer that cannot be rendered is quarantined instead of stopping the export.
+
+    Import refuses the values known to break rendering (issue #9); this guards the feeds of
+    every other destination against a stored offer that slipped through (a store written by an
+    older version, a value no rule foresaw): one bad record must never stop all feeds.
+    """
+    try:
+        return decide(
+            stored, offer, profile, lheo, history, validator, geography, today=today, rules=rules, approvals=approvals
+        )
+    except (ArithmeticError, ValueError, TypeError, UnicodeError) as exc:
+        problem = error(
+            Code.RENDER_FAILED,
+            "",
+            "L'offre n'a pas pu être mise au format LHÉO (une valeur est hors des limites que le flux peut "
+            f"porter) ; corrigez-la dans le back-office et réimportez-la. [{exc.__class__.__name__}: {str(exc)[:200]}]",
+        )
+        return OfferDecision(stored.reference, Verdict.QUARANTINED, problems=[problem])

@@ -15,23 +15,26 @@ from gateway.store.fts import ensure_offer_search
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets a reader (the future web console) work while an export writes;
-    # foreign keys are off by default in SQLite.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets a reader (the future web console) work while an export writes;
+        # foreign keys are off by default in SQLite.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.close()
+
+    return on_connect
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = 30) -> Engine:
     if url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(int(busy_timeout * 1000)))
     return engine
 
 
@@ -49,8 +52,8 @@ def upgrade(engine: Engine) -> None:
 class Database:
     """The store: an engine plus a session factory. Created once per command, passed explicitly."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, *, migrate: bool = True, busy_timeout: float = 30) -> None:
+        self.engine = make_engine(url, busy_timeout)
         if migrate:
             upgrade(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

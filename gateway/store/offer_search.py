@@ -16,11 +16,11 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select, text, union
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text, union
 from sqlalchemy.orm import Session
 
 from gateway.store.search_fields import fold
-from gateway.store.tables import ExportRunRow, FeedOfferRow, OfferRow, QuarantineRow
+from gateway.store.tables import ExportRunRow, FeedOfferRow, OfferRow, QuarantineRow, RejectedUpdateRow
 
 PAGE_SIZE = 50
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -158,8 +158,9 @@ def _conditions(db: Session, query: OfferQuery) -> tuple[list[ColumnElement[bool
         conditions.append(OfferRow.certifinfo == query.certifinfo.strip())
     if query.status:
         conditions.append(OfferRow.bo_status == query.status)
-    if query.rejected_only:
-        conditions.append(OfferRow.accepted.is_(False))
+    if query.rejected_only:  # also the valid offers whose latest update was rejected (kept beside them)
+        refused = select(RejectedUpdateRow.reference)
+        conditions.append(or_(OfferRow.accepted.is_(False), OfferRow.reference.in_(refused)))
     if query.problem.strip():
         code = query.problem.strip().upper()
         held = select(QuarantineRow.formation_reference).where(

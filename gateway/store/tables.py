@@ -403,3 +403,33 @@ class AlertRow(Base):
             postgresql_where=text("closed_at IS NULL"),
         ),
     )
+
+
+# issue #9
+class RejectedUpdateRow(Base):
+    """The latest rejected update of an offer whose stored version is valid (and kept).
+
+    A malformed re-import must not unpublish a live offer: the offer row keeps its last valid
+    version (still exported), and the update that was refused waits here, with its reasons,
+    for staff to see beside it — until a valid update arrives and replaces both.
+    """
+
+    __tablename__ = "rejected_updates"
+
+    reference: Mapped[str] = mapped_column(ForeignKey("offers.reference", ondelete="CASCADE"), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    problems: Mapped[str] = mapped_column(Text)  # JSON list of Problem
+    source: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailureRow(Base):
+    """A failed console login, kept 15 minutes or so: the throttle counts them per account and address."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    login: Mapped[str] = mapped_column(String(128), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)

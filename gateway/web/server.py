@@ -10,10 +10,12 @@ import uvicorn
 from gateway.config import GatewayConfig
 from gateway.store.database import Database
 from gateway.web.app import create_app
+from gateway.web.redact import install_access_log_filter
 
 
 def make_server(config: GatewayConfig, database: Database) -> uvicorn.Server:
     app = create_app(config, database)
+    install_access_log_filter()  # a token put in a URL by mistake never reaches the server's log
     return uvicorn.Server(
         uvicorn.Config(
             app,

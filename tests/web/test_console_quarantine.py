@@ -93,7 +93,11 @@ def test_since_is_the_start_of_the_current_streak(stocked: Gateway, live_server:
         stocked.import_offers(with_changes(base_offer(BAD, ("00002001",))), name="fixed.jsonl")
         stocked.export("intercarif")
         _age_runs(stocked, 20)
-        stocked.import_offers(_bad(BAD, BAD_SIRET, "CFA Exemple"), name="broken.jsonl")
+        # Broken again at export (a broken import would keep the valid version, issue #9): its only
+        # session's dates changed after that session was exported, so nothing of it can go out.
+        moved = base_offer(BAD, ("00002001",))
+        moved["sessions"][0]["start"] = "2027-01-04"
+        stocked.import_offers(moved, name="moved.jsonl")
         stocked.export("intercarif")
         since = cell(client.get("/quarantine").text, f"//tr[@data-offer='{BAD}']/td[@data-field='since']")
         assert since.startswith(datetime.now(UTC).astimezone(_paris()).strftime("%d/%m/%Y"))

@@ -27,10 +27,12 @@ from sqlalchemy import insert, update
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
+from gateway.intake.input_errors import french_reason
 from gateway.store.database import Database
 from gateway.store.tables import PartnerFetchRow, PartnerTokenRow
 from gateway.web.api.schemas import ApiError, error_response
 from gateway.web.partners import AuthError, Principal, authenticate
+from gateway.web.redact import redact_target
 from gateway.web.state import app_state
 
 log = logging.getLogger(__name__)
@@ -219,7 +221,8 @@ class _Logged(Response):
                     partner_id=getattr(state, "partner_id", None),
                     token_id=getattr(state, "token_id", None),
                     method=scope["method"],
-                    path=scope["path"] + (f"?{query}" if query else ""),
+                    # Never a secret in the log, even one a partner put in the URL.
+                    path=redact_target(scope["path"] + (f"?{query}" if query else "")),
                     status=status,
                     bytes_sent=sent,
                     client=self.request.client.host if self.request.client else None,
@@ -232,7 +235,7 @@ def _validation_message(exc: RequestValidationError) -> str:
     details = []
     for error in exc.errors()[:5]:
         where = ".".join(str(part) for part in error.get("loc", ()))
-        details.append(f"{where} : {error.get('msg', 'invalide')}")
+        details.append(f"{where[:80]} : {french_reason(str(error.get('type', '')))}")
     return "Requête invalide — " + " ; ".join(details)
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # 1 MiB: each chunk costs a thread hop and an ASGI message; 256 KiB halved throughput in bench/api_benchmark.py.
 CHUNK_SIZE = 1024 * 1024
 _DIGITS = re.compile(r"[0-9]+")
+MAX_RANGE_DIGITS = 18  # up to ~10^18 bytes; longer numbers are answered 416 (issue #9)
 _NOT_MODIFIED_HEADERS = frozenset({"ETag", "Last-Modified", "Cache-Control", "Content-Location", "Vary"})
 
 
@@ -107,6 +108,9 @@ def _one_range(spec: str, size: int) -> tuple[int, int] | None:
     first, dash, last = (part.strip() for part in spec.partition("-"))
     if not dash or (first and not _DIGITS.fullmatch(first)) or (last and not _DIGITS.fullmatch(last)):
         return None
+    if len(first) > MAX_RANGE_DIGITS or len(last) > MAX_RANGE_DIGITS:
+        # No file is that large; such numbers could not even be converted (Python's digit limit).
+        raise _Unsatisfiable
     if not first:  # suffix: the last N bytes
         if not last:
             return None

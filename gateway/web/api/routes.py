@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
@@ -218,9 +219,18 @@ def list_snapshots(
     items = [_model(Manifest(*row)) for row in rows[:limit]]
     next_cursor = _encode_cursor(items[-1].id) if len(rows) > limit else None
     if next_cursor is not None:
-        next_url = request.url.include_query_params(limit=limit, cursor=next_cursor)
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
+        response.headers["Link"] = f'<{next_link(request, limit=limit, cursor=next_cursor)}>; rel="next"'
     return SnapshotPage(items=items, next_cursor=next_cursor)
+
+
+def next_link(request: Request, **query: object) -> str:
+    """The link to another page of this list, from `[web] public_url` — never from the request's
+    `Host` header, which a client chooses (a forged one would be echoed to whoever follows it).
+    Without a configured public URL the link is relative (RFC 8288), resolved by the client
+    against the URL it asked for."""
+    target = f"{request.scope['path']}?{urlencode({k: str(v) for k, v in query.items()})}"
+    public = app_state(request).config.web.public_url
+    return f"{public.rstrip('/')}{target}" if public else target
 
 
 def _file(request: Request, state: AppState, row: Manifest, ref: str, *, gz_resource: bool) -> StoredFile:

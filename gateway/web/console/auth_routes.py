@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from gateway.web.console import throttle
 from gateway.web.console.security import AnyPost, ConsoleRoute, Refused, current_session, safe_next, same_origin
 from gateway.web.console.sessions import COOKIE_NAME, close_session, open_session
 from gateway.web.console.views import render
@@ -59,10 +61,21 @@ def login(
     if not same_origin(request) or not expected or not secrets.compare_digest(csrf_token.encode(), expected.encode()):
         raise Refused(403, "Formulaire de connexion expiré ou falsifié : rechargez la page de connexion.")
     state = app_state(request)
+    client = request.client.host if request.client else "?"
+    lock = throttle.current_lock(state.database, login, client)
+    if lock is not None:  # refused without checking the password (even the right one)
+        log.warning("console: login for %r from %s refused: throttled", login[:128], client)
+        now = datetime.now(UTC)
+        response = _login_form(request, safe_next(next_path), error=lock.message(now), login=login)
+        response.status_code = 429
+        response.headers["Retry-After"] = str(lock.seconds_left(now))
+        return response
     user = authenticate(state.database, login, password)
     if user is None:
-        log.warning("console: failed login for %r from %s", login[:128], request.client.host if request.client else "?")
+        throttle.record_failure(state.database, login, client)
+        log.warning("console: failed login for %r from %s", login[:128], client)
         return _login_form(request, safe_next(next_path), error="Identifiant ou mot de passe incorrect.", login=login)
+    throttle.record_success(state.database, login)
     hours, secure = state.config.web.session_hours, state.config.web.secure_cookies
     token, _expires = open_session(state.database, user.id, hours, replaces=request.cookies.get(COOKIE_NAME))
     log.info("console: %s signed in", user.login)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.config import GatewayConfig
+from gateway.intake.last_valid import RejectedUpdate, rejected_update
 from gateway.mapping.profiles import ProfileError
 from gateway.pipeline.explain import explain_offer
 from gateway.pipeline.offer_decision import OfferDecision
@@ -59,6 +60,7 @@ class OfferPage:
     problems: list[Problem]
     presences: list[Presence]
     explain_error: str | None = None
+    rejected_update: RejectedUpdate | None = None  # refused update kept beside the last valid version
 
     @property
     def sessions(self) -> list[dict[str, Any]]:
@@ -100,7 +102,8 @@ def offer_page(database: Database, config: GatewayConfig, reference: str) -> Off
                 held_back=list(held),
                 awaiting_approval=db.get(PendingApprovalRow, (run.id, reference)) is not None,
             )
-    page = OfferPage(row, _payload(row.payload), load_problems(row), [])
+        refused = rejected_update(db, reference)
+    page = OfferPage(row, _payload(row.payload), load_problems(row), [], rejected_update=refused)
     try:
         for profile, decision in explain_offer(database, config, reference) or []:
             presence = presences.setdefault(profile.name, Presence(profile.name))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import RedirectResponse, Response
 
 from gateway.outbox.relay import Status
@@ -43,6 +44,22 @@ def _filter(
         return TransmissionFilter.parse(status, destination, since, until)
     except FilterError as exc:
         raise Refused(400, f"Filtre invalide : {exc}.") from exc
+
+
+class _RowId(Convertor[int]):
+    """Row ids of at most 18 digits: a longer number is no row (404), and converting one of
+    thousands of digits would raise past Python's digit limit (a 500)."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("rowid", _RowId())
 
 
 @router.get("/transmissions")
@@ -100,7 +117,8 @@ def bulk_replay(
     ids: Annotated[list[int] | None, Form()] = None,
     destination: Annotated[str, Form()] = "",
 ) -> Response:
-    ids = ids or []
+    # Ids beyond SQLite's 64-bit integers name no row (and could not even be bound).
+    ids = [ident for ident in ids or [] if 0 < ident < 2**63]
     if len(ids) > BULK_LIMIT:
         raise Refused(400, f"Trop de transmissions à la fois (plus de {BULK_LIMIT}) : utilisez la ligne de commande.")
     state = app_state(request)
@@ -112,7 +130,7 @@ def bulk_replay(
     return RedirectResponse(f"/transmissions?{target}&replayed={len(queued)}".replace("?&", "?"), status_code=303)
 
 
-@router.get("/transmissions/{transmission_id:int}")
+@router.get("/transmissions/{transmission_id:rowid}")
 def transmission(request: Request, staff: Reader, transmission_id: int, notice: str | None = None) -> Response:
     detail = transmission_detail(app_state(request).database, transmission_id)
     if detail is None:
@@ -129,7 +147,7 @@ def transmission(request: Request, staff: Reader, transmission_id: int, notice: 
     )
 
 
-@router.post("/transmissions/{transmission_id:int}/replay")
+@router.post("/transmissions/{transmission_id:rowid}/replay")
 def replay_one(request: Request, background: BackgroundTasks, staff: OperatorPost, transmission_id: int) -> Response:
     state = app_state(request)
     queued = replay_and_audit(state.database, [transmission_id], staff.login)

@@ -27,6 +27,9 @@ BULK_LIMIT = 1000  # one confirmation page lists them all; more is a job for the
 REPLAYABLE = frozenset({Status.SENT, Status.FAILED, Status.DEAD, Status.SUPERSEDED})
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+
 class FilterError(ValueError):
     """A filter value the console cannot use; the message is French."""
 
@@ -35,9 +38,12 @@ def parse_day(value: str | None) -> date | None:
     if not value or not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
-        raise FilterError(f"date invalide : {value} (attendu : AAAA-MM-JJ)") from None
+        raise FilterError(f"date invalide : {value[:40]} (attendu : AAAA-MM-JJ)") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:  # 0001-01-01 overflows once turned into UTC
+        raise FilterError(f"date hors limites : {day} (année entre {MIN_YEAR} et {MAX_YEAR})")
+    return day
 
 
 def day_start(day: date | None) -> datetime | None:
