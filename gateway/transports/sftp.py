@@ -80,6 +80,7 @@ from gateway.transports.base import (
     ProgressCallback,
     versioned_name,
 )
+from gateway.transports.sftp_socket import BufferedSocket
 from gateway.transports.sftp_writer import PipelinedWriter, SourceChanged, SourceUnreadable, advise_sequential
 
 
@@ -404,8 +405,13 @@ class SftpTransport(ClosingTransport):
             )
         else:
             rate = sent / seconds / 1e6 if seconds > 0 else 0.0
-            detail = f"{sent} octets envoyés en {seconds:.2f} s ({rate:.1f} Mo/s), chiffrement {cipher}, {how}"
+            write_size = self._write_size()
+            detail = (
+                f"{sent} octets envoyés en {seconds:.2f} s ({rate:.1f} Mo/s), chiffrement {cipher}, "
+                f"écritures de {write_size} octets, {how}"
+            )
             extra["rename"] = how
+            extra["write_size"] = str(write_size)
             if version:
                 detail += f", version {version}"
                 extra["version"] = str(version)
@@ -656,7 +662,7 @@ class SftpTransport(ClosingTransport):
             # paramiko retries a blocked socket send forever; the kernel gives up after this instead
             # when the server stops acknowledging (or keeps a zero window).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(settings.io_timeout * 1000))
-        return sock
+        return BufferedSocket(sock)
 
     def _known_host_keys(self) -> dict[str, paramiko.PKey]:
         """Keys known_hosts pins for this host and port, by key type (empty without known_hosts)."""

@@ -28,7 +28,6 @@ import os
 import struct
 from collections import deque
 from collections.abc import Callable
-from typing import cast
 
 import paramiko
 from paramiko.sftp import CMD_STATUS, CMD_WRITE
@@ -42,6 +41,7 @@ _MAX_ANSWER = 256 * 1024  # an answer to a write is a few dozen bytes; anything 
 # SSH_FX_* codes (draft-ietf-secsh-filexfer-02, section 7).
 _FX_OK, _FX_NO_SUCH_FILE, _FX_PERMISSION_DENIED = 0, 2, 3
 _RECEIVE = 64 * 1024
+_CHANNEL_RESERVE = 64  # what paramiko's Channel.send keeps of each packet for the SSH framing
 
 
 class SourceChanged(Exception):
@@ -96,7 +96,7 @@ class PipelinedWriter:
         next_id = self._sftp.request_number
         self._sftp.request_number = next_id + requests
         offset = unreported = 0
-        send, pending = self._channel.sendall, self._pending
+        pending = self._pending
         while offset < size:
             want = min(self._request_size, size - offset)
             count = _read_fully(source, data[:want])
@@ -104,7 +104,7 @@ class PipelinedWriter:
                 raise SourceChanged(offset + count)
             _WRITE_HEAD.pack_into(buffer, 0, header - 4 + count, CMD_WRITE, next_id, len(handle))
             _WRITE_TAIL.pack_into(buffer, tail_at, offset, count)
-            send(cast(bytes, view[: header + count]))  # paramiko takes any buffer; stubs say bytes
+            self._send(view[: header + count])
             pending.append(next_id)
             next_id += 1
             offset += count
@@ -120,6 +120,22 @@ class PipelinedWriter:
         if self._progress is not None and unreported:
             self._progress(unreported)
         return offset
+
+    def _send(self, request: memoryview) -> None:
+        """Channel.sendall, one SSH packet's worth of bytes at a time.
+
+        Given a memoryview, paramiko's Message.add_string coerces it through two caught exceptions
+        per packet (util.asbytes), costlier than copying the packet's 32 KiB into bytes; given the
+        whole request as bytes, sendall would copy the remainder at every packet.
+        """
+        channel = self._channel
+        packet = channel.out_max_packet_size - _CHANNEL_RESERVE
+        sent, total = 0, len(request)
+        while sent < total:
+            count = channel.send(bytes(request[sent : sent + packet]))
+            if count <= 0:
+                raise EOFError("SFTP channel closed")
+            sent += count
 
     def _collect(self, *, block: bool) -> None:
         """Consume the answers that arrived; with `block`, wait until at least one does."""
