@@ -20,9 +20,11 @@ says `already_delivered`. Only a *different* file under that name is subject to 
 delivered). When nothing may be replaced the plain SFTP rename is used on purpose: it refuses an
 existing target, so a file that appears between our check and the rename is never clobbered.
 
-Speed: aes128-gcm@openssh.com when offered, writes pipelined (no wait for each answer), each write
-sized to whole SSH packets, and several packets per write when the server announces it accepts
-that (limits@openssh.com): see bench/sftp_benchmark.py for the comparison with OpenSSH's sftp.
+Speed: aes128-gcm@openssh.com when offered; writes as large as the server announces accepting
+(limits@openssh.com, 255 KiB for OpenSSH) and pipelined by our own loop on paramiko's channel
+(sftp_writer.py: no copies per write, answers consumed as they arrive); socket reads buffered and
+sends without a poll each (sftp_socket.py); TCP_NODELAY. See bench/sftp_benchmark.py for the
+comparison with OpenSSH's sftp in the same run.
 
 Error codes (`DeliveryError.code`), stable:
     SFTP_CONNECT           server unreachable, refused, timed out, DNS, handshake cut   retryable
