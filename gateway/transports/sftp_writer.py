@@ -26,7 +26,6 @@ import errno
 import io
 import os
 import struct
-from collections import deque
 from collections.abc import Callable
 
 import paramiko
@@ -79,7 +78,7 @@ class PipelinedWriter:
         self._max_outstanding = max_outstanding
         self._progress = progress
         self._progress_step = progress_step
-        self._pending: deque[int] = deque()  # ids of unanswered writes, oldest first
+        self._pending: set[int] = set()  # ids of unanswered writes
         self._answers = bytearray()  # bytes received and not yet parsed
 
     def write_all(self, source: io.FileIO, size: int) -> int:
@@ -105,7 +104,7 @@ class PipelinedWriter:
             _WRITE_HEAD.pack_into(buffer, 0, header - 4 + count, CMD_WRITE, next_id, len(handle))
             _WRITE_TAIL.pack_into(buffer, tail_at, offset, count)
             self._send(view[: header + count])
-            pending.append(next_id)
+            pending.add(next_id)
             next_id += 1
             offset += count
             self._collect(block=len(pending) >= self._max_outstanding)
@@ -164,14 +163,14 @@ class PipelinedWriter:
             if end > len(answers):
                 break
             kind, request_id, code = _STATUS_HEAD.unpack_from(answers, start + _LENGTH.size)
-            if kind != CMD_STATUS or not pending or request_id != pending[0]:
-                # The server answers in order (OpenSSH does; SFTP v3 allows reordering only for
-                # requests on different files) and a write is only ever answered by a status.
+            if kind != CMD_STATUS or request_id not in pending:
+                # A write is only ever answered by a status (in any order: SFTP lets a server
+                # reorder, though OpenSSH answers in order).
                 raise paramiko.SSHException(f"unexpected SFTP answer to a write (type {kind}, id {request_id})")
             if code != _FX_OK:
                 message = _status_message(answers, start + _LENGTH.size + _STATUS_HEAD.size, end)
                 raise _status_error(code, message)
-            pending.popleft()
+            pending.discard(request_id)
             start = end
         del answers[:start]
 
