@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import os
 import pwd
+import resource
 import secrets
 import shutil
 import signal
@@ -28,7 +29,7 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -276,6 +277,14 @@ def _write_config(
     return config
 
 
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def apply() -> None:  # in the child, before exec: sshd and every process it forks inherit both
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
 def _wait_for_banner(process: subprocess.Popen[bytes], port: int, deadline: float) -> bool:
     """True once the port answers with an SSH banner; False if sshd exited (e.g. port taken)."""
     while time.monotonic() < deadline:
@@ -328,6 +337,7 @@ def running_sshd(
     username: str | None = None,
     sftp_subsystem: bool = True,
     extra_config: Sequence[str] = (),
+    file_size_limit: int | None = None,
 ) -> Iterator[SshdInfo]:
     """Run sshd on 127.0.0.1 (on `port`, or a free one) until the block exits.
 
@@ -335,6 +345,8 @@ def running_sshd(
     `username`: reuse an existing login (e.g. the one of another server); by default one is
     provided for the lifetime of this server (see `login_user`). `extra_config`: more
     sshd_config lines (e.g. `Ciphers aes128-ctr`); `sftp_subsystem=False` serves no SFTP at all.
+    `file_size_limit`: no file the server writes may grow past this many bytes (RLIMIT_FSIZE, with
+    SIGXFSZ ignored so that the write fails with EFBIG): a full disk, as far as SFTP can tell.
     """
     reason = sshd_missing_reason()
     if reason is not None:
@@ -365,6 +377,7 @@ def running_sshd(
                     stdout=log_file,
                     stderr=log_file,
                     start_new_session=True,
+                    preexec_fn=None if file_size_limit is None else _limit_file_size(file_size_limit),
                 )
             if _wait_for_banner(process, chosen, time.monotonic() + 10):
                 break
