@@ -25,7 +25,7 @@ from gateway.intake.reader import InputFileError
 from gateway.mapping.profiles import ProfileError
 from gateway.outbox.relay import deliver_pending, recover_interrupted
 from gateway.pipeline.export import run_export
-from gateway.store.database import Database
+from gateway.store.database import masked
 from gateway.validation.fragment_validator import SchemaLoadError
 
 app = typer.Typer(
@@ -201,8 +201,9 @@ def feeds_list(
 def db_upgrade(ctx: typer.Context) -> None:
     """Crée ou met à jour le schéma de la base (migrations Alembic)."""
     context = command_context(ctx)
-    Database(context.config.store.url).close()
-    context.console.print(f"base à jour : {context.config.store.url}")
+    database = context.database()
+    database.close()
+    context.console.print(f"base à jour : {masked(database.engine.url)}", highlight=False, soft_wrap=True)
 
 
 delivery_commands.register(app)

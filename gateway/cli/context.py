@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gateway.config import ConfigError, GatewayConfig, load_config
-from gateway.store.database import Database
+from gateway.store.database import Database, StoreError, store_url
 
 
 def _console(*, stderr: bool) -> Console:
@@ -39,7 +40,10 @@ class Context:
         return self._config
 
     def database(self) -> Database:
-        return Database(self.config.store.url)
+        try:
+            return Database(store_url(self.config.store))
+        except StoreError as exc:
+            raise self.fail(escape(str(exc))) from exc  # "[postgresql]" is not Rich markup
 
     def fail(self, message: str, code: int = 2) -> typer.Exit:
         self.errors.print(f"[bold red]erreur[/] : {message}", highlight=False, soft_wrap=True)
