@@ -195,7 +195,7 @@ def texts(root: etree._Element, path: str) -> list[str]:
     return [element.text or "" for element in root.iterfind(path, namespaces={"l": LHEO_NS})]
 
 
-def write_config(gateway: Gateway, tmp_path: Path, extra_toml: str = "") -> Path:
+def write_config(gateway: Gateway, tmp_path: Path, extra_toml: str = "", store_toml: str = "") -> Path:
     """A `config/gateway.toml` over the test's store and outbox (repo mappings and XSD) plus `extra_toml`.
 
     The gateway fixture is switched to it, so exports in the test see the same destinations as
@@ -210,6 +210,7 @@ def write_config(gateway: Gateway, tmp_path: Path, extra_toml: str = "") -> Path
 mappings_path = "{REPO / "mappings"}"
 [store]
 url = "{gateway.config.store.url}"
+{store_toml}
 [outbox]
 path = "{gateway.outbox}"
 [validation]

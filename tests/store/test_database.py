@@ -127,3 +127,27 @@ def test_masked_url_and_password_sources(tmp_path: Path, monkeypatch: pytest.Mon
         store_url(StoreSettings(url="postgresql://u@db/g", password_file=tmp_path / "missing"))
     with pytest.raises(ValueError, match="s'excluent"):
         StoreSettings(url="postgresql://u@db/g", password_env="A", password_file=secret)
+
+
+def test_three_instances_starting_together_on_an_empty_store_all_migrate(store_url: str, tmp_path: Path) -> None:
+    # Every command migrates at start-up: without the advisory lock two of three crash on
+    # `CREATE TABLE alembic_version` (PostgreSQL) — a rolling deploy hits the same race.
+    config = _config(tmp_path, f'url = "{store_url}"')
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "--config", str(config), "db", "upgrade"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        for _ in range(3)
+    ]
+    outcomes = [(process.wait(timeout=120), process.communicate()) for process in processes]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    database = Database(store_url, migrate=False)
+    try:
+        with database.session() as db:
+            assert db.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    finally:
+        database.close()
