@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from gateway import clock
 from gateway.config import DestinationSettings, GatewayConfig, RetryPolicy
 from gateway.outbox.paths import feed_file
 from gateway.store import audit
@@ -49,7 +50,7 @@ def process_owner() -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()  # shifted by the clock test hook
 
 
 def _aware(moment: datetime) -> datetime:
@@ -196,7 +197,8 @@ def due_transmissions(db: Session, destination: str, now: datetime) -> list[int]
                 TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
                 or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
             )
-            .order_by(TransmissionRow.created_at, TransmissionRow.id)
+            # Creation order by id, not by timestamp: instances' clocks may disagree.
+            .order_by(TransmissionRow.id)
         )
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 import threading
 from datetime import timedelta
 from importlib import metadata
@@ -19,6 +18,7 @@ from types import TracebackType
 
 from sqlalchemy import delete, select, update
 
+from gateway import clock
 from gateway.config import StoreSettings
 from gateway.store.database import Database
 from gateway.store.locks import LEADER, aware, release_all, renew, store_now, try_acquire
@@ -51,7 +51,7 @@ class Instance:
         self.lead = lead
         self.heartbeat = timedelta(seconds=settings.heartbeat_seconds)
         self.lease = timedelta(seconds=settings.lease_seconds)
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.id = f"{clock.host_name()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.is_leader = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,7 +70,7 @@ class Instance:
             db.add(
                 InstanceRow(
                     id=self.id,
-                    host=socket.gethostname(),
+                    host=clock.host_name(),
                     pid=os.getpid(),
                     role=self.role,
                     version=gateway_version(),

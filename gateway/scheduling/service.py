@@ -31,7 +31,7 @@ from sqlalchemy import select
 from gateway.config import GatewayConfig
 from gateway.outbox.relay import deliver_destination, recover_interrupted
 from gateway.pipeline.export import run_export
-from gateway.scheduling import clock, slots
+from gateway.scheduling import slots
 from gateway.scheduling.instance import Instance
 from gateway.store.database import Database
 from gateway.store.locks import destination_lease, held
@@ -84,12 +84,23 @@ class GatewayService:
     # -- jobs
 
     def poll_slot(self, destination: str) -> None:
-        """Run the destination's due slot if nobody has completed it (called every few seconds)."""
+        """Finish slots a dead instance left, then run the due slot if nobody completed it.
+
+        Called every few seconds. "Due" is judged on the store's clock, so an instance whose
+        own clock runs ahead sees no slot early.
+        """
         trigger = self.triggers.get(destination)
-        fire_at = slots.due_slot(trigger, clock.now()) if trigger is not None else None
-        if fire_at is None or self.stopping.is_set() or slots.is_completed(self.database, destination, fire_at):
+        if trigger is None or self.stopping.is_set():
             return
-        self.run_slot(destination, fire_at)
+        now = slots.store_time(self.database)
+        wanted = slots.unfinished(self.database, destination, now)
+        fire_at = slots.due_slot(trigger, now)
+        completed = fire_at is None or slots.is_completed(self.database, destination, fire_at)
+        if fire_at is not None and fire_at not in wanted and not completed:
+            wanted.append(fire_at)
+        for moment in wanted:
+            if self.stopping.is_set() or not self.run_slot(destination, moment):
+                return
 
     def run_slot(self, destination: str, fire_at: datetime) -> bool:
         """Claim, run and complete one slot; False when another instance has the destination."""

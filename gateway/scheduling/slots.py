@@ -82,6 +82,26 @@ def is_completed(database: Database, destination: str, fire_at: datetime) -> boo
     return done is not None
 
 
+def unfinished(database: Database, destination: str, now: datetime) -> list[datetime]:
+    """Slots claimed but never completed (their claimer died), oldest first, within the grace."""
+    with database.session() as db:
+        rows = db.scalars(
+            select(SlotRow.fire_at)
+            .where(
+                SlotRow.destination == destination,
+                SlotRow.completed_at.is_(None),
+                SlotRow.fire_at > now - MISFIRE_GRACE,
+            )
+            .order_by(SlotRow.fire_at)
+        ).all()
+    return [aware(moment) for moment in rows]
+
+
+def store_time(database: Database) -> datetime:
+    with database.session() as db:
+        return store_now(db)
+
+
 def claim(database: Database, destination: str, fire_at: datetime, owner: str) -> SlotClaim:
     """Claim the slot; call it while holding the destination's lease (so a claimer is dead or us)."""
     with database.session() as db, db.begin():

@@ -12,7 +12,6 @@ still agree on who holds what; SQLite is one machine and uses its clock.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gateway import clock
 from gateway.store.database import Database
 from gateway.store.tables import InstanceRow, LockRow
 
@@ -41,7 +41,7 @@ def store_now(db: Session) -> datetime:
     """The store's notion of now (the PostgreSQL server's clock, or this machine's for SQLite)."""
     if db.get_bind().dialect.name == "postgresql":
         return aware(db.execute(select(func.now())).scalar_one())
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def try_acquire(database: Database, name: str, owner: str, ttl: timedelta) -> bool:
@@ -81,7 +81,7 @@ def try_acquire(database: Database, name: str, owner: str, ttl: timedelta) -> bo
 def dead_here(db: Session, owner: str) -> bool:
     """True when `owner` is an instance of this machine whose process no longer exists."""
     row = db.get(InstanceRow, owner)
-    if row is None or row.host != socket.gethostname() or row.pid == os.getpid():
+    if row is None or row.host != clock.host_name() or row.pid == os.getpid():
         return False
     try:
         os.kill(row.pid, 0)
