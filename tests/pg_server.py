@@ -116,7 +116,8 @@ def running_postgres() -> Iterator[PgServer]:
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -p {port} -k {root / 'sock'} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            "-c log_lock_waits=on -c deadlock_timeout=1s"
         )
         subprocess.run(
             [

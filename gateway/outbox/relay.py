@@ -203,6 +203,25 @@ def due_transmissions(db: Session, destination: str, now: datetime) -> list[int]
     )
 
 
+def has_work(database: Database, destination: str) -> bool:
+    """Whether a delivery run would do anything: a due transmission, or one left in `sending`."""
+    now = utcnow()
+    with database.session() as db:
+        found = db.scalar(
+            select(TransmissionRow.id)
+            .where(
+                TransmissionRow.destination == destination,
+                or_(
+                    TransmissionRow.status == Status.SENDING,
+                    TransmissionRow.status.in_([Status.PENDING, Status.FAILED])
+                    & or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
+                ),
+            )
+            .limit(1)
+        )
+    return found is not None
+
+
 def _claim(database: Database, transmission_id: int, now: datetime, owner: str, lease: str | None) -> bool:
     with database.session() as db, db.begin():
         # Fence: a holder that lost its lease (stalled past the TTL) must not send out of order.

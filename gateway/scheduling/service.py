@@ -29,7 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
 from gateway.config import GatewayConfig
-from gateway.outbox.relay import deliver_destination, recover_interrupted
+from gateway.outbox.relay import deliver_destination, has_work, recover_interrupted
 from gateway.pipeline.export import run_export
 from gateway.scheduling import slots
 from gateway.scheduling.instance import Instance
@@ -70,9 +70,9 @@ class GatewayService:
         self._local = {name: threading.Lock() for name in config.destinations}
 
     @contextmanager
-    def _destination(self, destination: str) -> Iterator[bool]:
+    def _destination(self, destination: str, *, wait: float = 0) -> Iterator[bool]:
         local = self._local.setdefault(destination, threading.Lock())
-        if not local.acquire(blocking=False):
+        if not local.acquire(timeout=wait) if wait else not local.acquire(blocking=False):
             yield False
             return
         try:
@@ -104,7 +104,8 @@ class GatewayService:
 
     def run_slot(self, destination: str, fire_at: datetime) -> bool:
         """Claim, run and complete one slot; False when another instance has the destination."""
-        with self._destination(destination) as acquired:
+        # A retry run of this instance may hold the destination a moment: wait for it.
+        with self._destination(destination, wait=60) as acquired:
             if not acquired:
                 log.debug("destination %s: lease held by another instance", destination)
                 return False
@@ -150,6 +151,8 @@ class GatewayService:
         for destination in sorted(self.config.destinations):
             if self.stopping.is_set():
                 return
+            if not has_work(self.database, destination):
+                continue  # nothing due: leave the lease to whoever runs a slot
             with self._destination(destination) as acquired:
                 if acquired:
                     self._deliver(destination)
@@ -200,6 +203,8 @@ class GatewayService:
 
     def run(self, *, install_signal_handlers: bool = True, on_ready: Callable[[list[str]], None] | None = None) -> None:
         """Block until SIGTERM/SIGINT (or `stop()`), then stop cleanly."""
+        # APScheduler logs every poll at INFO (every few seconds): only its warnings are news.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.instance.start()
         try:
             described = self.schedule()
