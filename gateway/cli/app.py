@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import delivery_commands, partner_commands, render, user_commands
+from gateway.cli import cluster_commands, delivery_commands, partner_commands, render, user_commands
 from gateway.cli.context import Context, command_context
 from gateway.cli.log_setup import configure_logging
 from gateway.intake.importer import import_file
@@ -209,6 +209,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 delivery_commands.register(app)
 partner_commands.register(app)
 user_commands.register(app)
+cluster_commands.register(app)
 
 
 def main() -> None:
