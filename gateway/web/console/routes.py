@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from gateway.web.console import admin_routes, auth_routes, transmission_routes
+from gateway.web.console import admin_routes, auth_routes, cluster_routes, transmission_routes
 from gateway.web.console.dashboard import overview
 from gateway.web.console.offers import offer_page
 from gateway.web.console.offers import quarantine as quarantine_data
@@ -30,6 +30,7 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 router.include_router(auth_routes.router)
 router.include_router(transmission_routes.router)
 router.include_router(admin_routes.router)
+router.include_router(cluster_routes.router)
 
 
 @router.get("/static/{name}")
