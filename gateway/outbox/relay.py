@@ -4,6 +4,9 @@ A transmission is claimed with one conditional UPDATE (pending/failed and due â†
 this process as owner): whichever process wins sends it, the others skip it, so two gateways
 started by mistake never send the same transmission twice. Each destination gets one transport
 per run, always closed; one failing destination or one poison feed never stops the others.
+
+Statuses live in `states.py`, the recovery of interrupted sends in `recovery.py` (both also
+importable from here).
 """
 
 from __future__ import annotations
@@ -16,46 +19,28 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from gateway import clock
 from gateway.config import DestinationSettings, GatewayConfig, RetryPolicy
 from gateway.outbox.paths import feed_file
+from gateway.outbox.recovery import has_work as has_work
+from gateway.outbox.recovery import recover_interrupted as recover_interrupted
+from gateway.outbox.states import Status as Status
+from gateway.outbox.states import _aware
+from gateway.outbox.states import process_owner as process_owner
+from gateway.outbox.states import utcnow as utcnow
 from gateway.store import audit
 from gateway.store.database import Database
-from gateway.store.locks import dead_here, destination_lease, holds, release, store_now, try_acquire
-from gateway.store.tables import AttemptRow, FeedRow, InstanceRow, ReplayRow, TransmissionRow
+from gateway.store.locks import destination_lease, holds, release, store_now, try_acquire
+from gateway.store.tables import AttemptRow, FeedRow, ReplayRow, TransmissionRow
 from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, Transport
 from gateway.transports.registry import make_transport
 
 log = logging.getLogger(__name__)
-
-
-class Status(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"  # will be retried
-    DEAD = "dead"  # gave up; only a replay sends it again
-    SUPERSEDED = "superseded"  # a newer full feed of the destination replaced it
-
-
-def process_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def utcnow() -> datetime:
-    return clock.now()  # shifted by the clock test hook
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None = None) -> float:
@@ -101,77 +86,6 @@ def enqueue(db: Session, feed_id: str, destination: str, settings: DestinationSe
 # ------------------------------------------------------------------------------------ recovery
 
 
-def _owner_alive(owner: str | None) -> bool:
-    """Liveness of an owner that is not a registered instance (`host:pid`, older gateways)."""
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True  # another machine's process: only the age limit can tell
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover_interrupted(
-    database: Database,
-    *,
-    stale_after: timedelta = timedelta(hours=2),
-    lease: timedelta = timedelta(seconds=45),
-    destination: str | None = None,
-    me: str | None = None,
-) -> list[int]:
-    """Transmissions left in `sending` by a crashed process go back to pending (before any dispatch).
-
-    A sender registered in `instances` is dead when its heartbeat is older than `lease` (or it
-    stopped); any other sender is dead when it ran on this machine and its process is gone, or
-    when its claim is older than `stale_after`. The interrupted attempt is recorded.
-    """
-    now = utcnow()
-    recovered = []
-    with database.session() as db, db.begin():
-        store_time = store_now(db)
-        instances = {
-            row.id: row.stopped_at is None and store_time - _aware(row.heartbeat_at) < lease
-            for row in db.execute(select(InstanceRow.id, InstanceRow.heartbeat_at, InstanceRow.stopped_at))
-        }
-        instances = {owner: alive and not dead_here(db, owner) for owner, alive in instances.items()}
-        query = select(TransmissionRow).where(TransmissionRow.status == Status.SENDING)
-        if destination is not None:
-            query = query.where(TransmissionRow.destination == destination)
-        for row in db.scalars(query.with_for_update()).all():
-            claimed = _aware(row.claimed_at) if row.claimed_at else now
-            if row.owner in (process_owner(), me):
-                continue
-            if row.owner in instances:
-                if instances[row.owner]:
-                    continue
-            elif _owner_alive(row.owner) and now - claimed < stale_after:
-                continue
-            log.warning("transmission %s: interrupted by the end of %s, back to pending", row.id, row.owner)
-            db.add(
-                AttemptRow(
-                    transmission_id=row.id,
-                    number=row.attempts,
-                    started_at=claimed,
-                    finished_at=now,
-                    outcome="interrupted",
-                    error_code="DELIVERY_INTERRUPTED",
-                    error_message=f"process {row.owner} stopped while sending; sent again",
-                )
-            )
-            row.status = Status.PENDING
-            row.owner = None
-            row.next_attempt_at = now
-            row.updated_at = now
-            recovered.append(row.id)
-    return recovered
-
-
 # ------------------------------------------------------------------------------------ delivery
 
 
@@ -201,25 +115,6 @@ def due_transmissions(db: Session, destination: str, now: datetime) -> list[int]
             .order_by(TransmissionRow.id)
         )
     )
-
-
-def has_work(database: Database, destination: str) -> bool:
-    """Whether a delivery run would do anything: a due transmission, or one left in `sending`."""
-    now = utcnow()
-    with database.session() as db:
-        found = db.scalar(
-            select(TransmissionRow.id)
-            .where(
-                TransmissionRow.destination == destination,
-                or_(
-                    TransmissionRow.status == Status.SENDING,
-                    TransmissionRow.status.in_([Status.PENDING, Status.FAILED])
-                    & or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
-                ),
-            )
-            .limit(1)
-        )
-    return found is not None
 
 
 def _claim(database: Database, transmission_id: int, now: datetime, owner: str, lease: str | None) -> bool:
