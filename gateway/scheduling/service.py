@@ -196,8 +196,13 @@ class GatewayService:
                 name=name,
             )
             described.append(f"{name}: {settings.schedule} ({settings.timezone})")
+        # First run at once: recover what a previous stop left in `sending`, deliver what is due.
         self.scheduler.add_job(
-            self.deliver_due, IntervalTrigger(seconds=self.retry_poll_seconds), id="deliver-due", name="retries"
+            self.deliver_due,
+            IntervalTrigger(seconds=self.retry_poll_seconds),
+            id="deliver-due",
+            name="retries",
+            next_run_time=datetime.now(ZoneInfo("UTC")),
         )
         return described
 
@@ -205,17 +210,18 @@ class GatewayService:
         """Block until SIGTERM/SIGINT (or `stop()`), then stop cleanly."""
         # APScheduler logs every poll at INFO (every few seconds): only its warnings are news.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        if install_signal_handlers:
+            # First, so a signal during start-up is a clean stop too. The main thread then only
+            # waits: every job (the first retry run included) runs in the scheduler's threads.
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
         self.instance.start()
         try:
             described = self.schedule()
-            if install_signal_handlers:
-                signal.signal(signal.SIGTERM, self._on_signal)
-                signal.signal(signal.SIGINT, self._on_signal)
             self.scheduler.start()
             log.info("gateway instance %s started; jobs: %s", self.instance.id, "; ".join(described) or "retries only")
             if on_ready is not None:
                 on_ready(described)
-            self.deliver_due()  # recover what a previous stop left in `sending`, deliver what is due
             self.stopping.wait()
             log.info("stopping: no new transfer starts, the one in flight finishes")
             self.scheduler.shutdown(wait=True)

@@ -92,7 +92,10 @@ def make_engine(url: str | URL) -> Engine:
     try:
         if url.get_backend_name() == "postgresql":
             # pre_ping: a server restart costs one reconnect, not a failed job.
-            engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+            # lock_timeout: a statement never waits forever on a row another session holds; the
+            # job fails and its next poll tries again.
+            connect_args = {"connect_timeout": 10, "options": "-c lock_timeout=30000"}
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         else:
             engine = create_engine(url)
     except ModuleNotFoundError as exc:
@@ -143,7 +146,9 @@ def upgrade(engine: Engine) -> None:
     try:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                # Released at commit: the next instance then finds the schema at head.
+                # Released at commit: the next instance then finds the schema at head. Waiting
+                # for another instance's (possibly long) migration is fine: no lock_timeout here.
+                connection.execute(text("SET LOCAL lock_timeout = 0"))
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             alembic_cfg.attributes["connection"] = connection
             command.upgrade(alembic_cfg, "head")
