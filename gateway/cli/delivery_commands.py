@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from gateway.cli.context import command_context
-from gateway.outbox.relay import Status, deliver_pending, recover_interrupted, replay, requester
+from gateway.outbox.relay import Status, deliver_pending, replay, requester
 from gateway.scheduling.instance import Instance
 from gateway.scheduling.service import GatewayService
 from gateway.store.tables import AttemptRow, ReplayRow, TransmissionRow
@@ -54,8 +54,7 @@ def deliver(
     # beside `run` instances never sends a destination's feeds out of order.
     instance = Instance(database, config.store, role="deliver")
     try:
-        instance.start()
-        recover_interrupted(database, lease=timedelta(seconds=config.store.lease_seconds), me=instance.id)
+        instance.start()  # what a dead process left in `sending` is recovered under each lease
         if context.console.is_terminal:
             with Progress(
                 TextColumn("{task.description}"),
