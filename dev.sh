@@ -39,8 +39,10 @@ case "${1:-}" in
     test)
         shift
         ensure_venv
-        # Real servers for the delivery tests (OpenSSH's sshd); installed only when missing.
+        # Real servers for the tests (OpenSSH's sshd, PostgreSQL); installed only when missing.
         scripts/install-test-deps.sh
+        # The PostgreSQL-backed tests must run here, not be skipped (tests/pg_server.py starts it).
+        export LHEO_TEST_POSTGRESQL=required
         "$VENV/bin/ruff" check gateway tests bench
         "$VENV/bin/mypy" gateway bench
         exec "$VENV/bin/pytest" -q "$@"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.alerts.settings import AlertSettings
 from gateway.intake.input_errors import describe
@@ -27,11 +27,33 @@ class _Settings(BaseModel):
 
 
 class StoreSettings(_Settings):
-    # SQLAlchemy URL. Relative SQLite paths are resolved against the config folder.
+    """Where the store lives: SQLite (embedded default) or PostgreSQL (several instances).
+
+    `url` is a SQLAlchemy URL (`sqlite:///…`, `postgresql://user@host:5432/db`); relative SQLite
+    paths are resolved against the config folder. A PostgreSQL password never sits in the TOML:
+    `password_env` names an environment variable, `password_file` a file (first line).
+    """
+
     url: str = "sqlite:///../var/gateway.sqlite3"
     # SQLite: how long a command waits for another process's write transaction before failing
     # with a clear error (issue #9).
     busy_timeout_seconds: float = Field(default=30, ge=0)
+    password_env: str | None = None
+    password_file: Path | None = None
+    # Cluster timing. Every instance writes a heartbeat every `heartbeat_seconds`, renewing its
+    # leases; a lease whose holder stopped renewing for `lease_seconds` is taken over. Takeover
+    # bound = lease_seconds + heartbeat_seconds (+ the slot poll): 45 + 10 + 5 = 60 s by default.
+    heartbeat_seconds: float = Field(default=10, gt=0, le=300)
+    lease_seconds: float = Field(default=45, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> StoreSettings:
+        # A holder must be able to miss one heartbeat (a slow query) without losing its lease.
+        if self.lease_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError("store.lease_seconds doit valoir au moins deux fois store.heartbeat_seconds")
+        if self.password_env and self.password_file:
+            raise ValueError("store : password_env et password_file s'excluent, n'en donner qu'un")
+        return self
 
 
 class OutboxSettings(_Settings):
@@ -156,7 +178,12 @@ class GatewayConfig(_Settings):
             url = prefix + str(anchor(Path(url[len(prefix) :])))
         return self.model_copy(
             update={
-                "store": self.store.model_copy(update={"url": url}),
+                "store": self.store.model_copy(
+                    update={
+                        "url": url,
+                        "password_file": anchor(self.store.password_file) if self.store.password_file else None,
+                    }
+                ),
                 "outbox": self.outbox.model_copy(update={"path": anchor(self.outbox.path)}),
                 "validation": self.validation.model_copy(update={"schema_path": anchor(self.validation.schema_path)}),
                 "mappings_path": anchor(self.mappings_path),

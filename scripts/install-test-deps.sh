@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond .venv: OpenSSH's sshd for the real-server SFTP tests
-# (tests/transports), the `sftp` client for bench/sftp_benchmark.py, Chromium and curl for tests/web.
+# (tests/transports), PostgreSQL for the store tests, the `sftp` client for bench/sftp_benchmark.py,
+# Chromium and curl for tests/web.
 # Idempotent and silent when everything is already there; installs with apt-get otherwise.
 set -euo pipefail
 
@@ -12,6 +13,9 @@ command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 # curl for the API's conditional and range requests.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# Debian's PostgreSQL server binaries (/usr/lib/postgresql/*/bin): the store, delivery and
+# scheduling tests also run against a throwaway cluster that tests/pg_server.py starts itself.
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0

@@ -23,6 +23,7 @@ from gateway.config import GatewayConfig, OutboxSettings, StoreSettings, Validat
 from gateway.intake.importer import ImportReport, import_file
 from gateway.pipeline.export import DestinationResult, run_export
 from gateway.store.database import Database
+from tests.pg_server import PgServer, postgres_bin_dir, running_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 OFFICIAL_XSD = Path(os.environ.get("LHEO_OFFICIAL_XSD", REPO.parent / "shared" / "lheo" / "lheo-2.3.xsd"))
@@ -150,10 +151,43 @@ class Gateway:
         return sorted(self.outbox.glob("*/*.xml"))
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL server for the whole run, started on first use.
+
+    Skipped when PostgreSQL is not installed, unless LHEO_TEST_POSTGRESQL=required (`dev.sh test`
+    sets it, after `scripts/install-test-deps.sh` installed Debian's `postgresql`).
+    """
+    if postgres_bin_dir() is None:
+        if os.environ.get("LHEO_TEST_POSTGRESQL") == "required":
+            pytest.fail("PostgreSQL is required (LHEO_TEST_POSTGRESQL=required) but not installed")
+        pytest.skip("PostgreSQL not installed (scripts/install-test-deps.sh installs Debian's postgresql)")
+    with running_postgres() as server:
+        yield server
+
+
 @pytest.fixture
-def gateway(tmp_path: Path, official_schema: etree.XMLSchema) -> Iterator[Gateway]:
+def store_kind() -> str:
+    """Which store the `gateway` fixture uses; store, delivery and scheduling tests parametrise it."""
+    return "sqlite"
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, store_kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store of the kind asked for: a SQLite file, or a new PostgreSQL database."""
+    if store_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = server.create_database()
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, official_schema: etree.XMLSchema, store_url: str) -> Iterator[Gateway]:
     config = GatewayConfig(
-        store=StoreSettings(url=f"sqlite:///{tmp_path / 'gateway.sqlite3'}"),
+        store=StoreSettings(url=store_url),
         outbox=OutboxSettings(path=tmp_path / "outbox"),
         validation=ValidationSettings(schema_path=REPO / "xsd" / "lheo-2.3-gateway.xsd"),
         mappings_path=REPO / "mappings",
@@ -176,7 +210,7 @@ def texts(root: etree._Element, path: str) -> list[str]:
     return [element.text or "" for element in root.iterfind(path, namespaces={"l": LHEO_NS})]
 
 
-def write_config(gateway: Gateway, tmp_path: Path, extra_toml: str = "") -> Path:
+def write_config(gateway: Gateway, tmp_path: Path, extra_toml: str = "", store_toml: str = "") -> Path:
     """A `config/gateway.toml` over the test's store and outbox (repo mappings and XSD) plus `extra_toml`.
 
     The gateway fixture is switched to it, so exports in the test see the same destinations as
@@ -191,6 +225,7 @@ def write_config(gateway: Gateway, tmp_path: Path, extra_toml: str = "") -> Path
 mappings_path = "{REPO / "mappings"}"
 [store]
 url = "{gateway.config.store.url}"
+{store_toml}
 [outbox]
 path = "{gateway.outbox}"
 [validation]

@@ -18,6 +18,7 @@ import typer
 from gateway.cli import (
     alert_commands,
     approval_commands,
+    cluster_commands,
     delivery_commands,
     partner_commands,
     render,
@@ -34,7 +35,7 @@ from gateway.intake.reader import InputFileError
 from gateway.mapping.profiles import ProfileError
 from gateway.outbox.relay import deliver_pending, recover_interrupted
 from gateway.pipeline.export import run_export
-from gateway.store.database import Database
+from gateway.store.database import masked
 from gateway.store.offer_search import OfferQuery, SearchError
 from gateway.validation.fragment_validator import SchemaLoadError
 
@@ -281,8 +282,9 @@ def feeds_list(
 def db_upgrade(ctx: typer.Context) -> None:
     """Crée ou met à jour le schéma de la base (migrations Alembic)."""
     context = command_context(ctx)
-    Database(context.config.store.url).close()
-    context.console.print(f"base à jour : {context.config.store.url}")
+    database = context.database()
+    database.close()
+    context.console.print(f"base à jour : {masked(database.engine.url)}", highlight=False, soft_wrap=True)
 
 
 delivery_commands.register(app)
@@ -290,6 +292,7 @@ partner_commands.register(app)
 user_commands.register(app)
 approval_commands.register(offers_app)
 alert_commands.register(app)
+cluster_commands.register(app)
 
 
 def main() -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError, GatewayConfig, load_config
-from gateway.store.database import Database
+from gateway.store.database import Database, StoreError, store_url
 
 
 def _console(*, stderr: bool) -> Console:
@@ -47,7 +48,10 @@ class Context:
         return self._config
 
     def database(self) -> Database:
-        return Database(self.config.store.url, busy_timeout=self.config.store.busy_timeout_seconds)
+        try:
+            return Database(store_url(self.config.store), busy_timeout=self.config.store.busy_timeout_seconds)
+        except StoreError as exc:
+            raise self.fail(escape(str(exc))) from exc  # "[postgresql]" is not Rich markup
 
     def known_destinations(self) -> list[str]:
         """Destinations with a mapping profile or a `[destinations.*]` section."""

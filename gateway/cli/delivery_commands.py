@@ -15,7 +15,8 @@ from sqlalchemy import select
 from gateway.cli.arguments import ArgumentProblem, check_port_free, parse_moment
 from gateway.cli.context import Context, command_context
 from gateway.cli.times import when
-from gateway.outbox.relay import Status, deliver_pending, recover_interrupted, replay, requester
+from gateway.outbox.relay import Status, deliver_pending, replay, requester
+from gateway.scheduling.instance import Instance
 from gateway.scheduling.service import GatewayService
 from gateway.store.tables import AttemptRow, ReplayRow, TransmissionRow
 
@@ -43,8 +44,11 @@ def deliver(
     if unknown:
         raise context.fail(f"destination(s) sans transport configuré : {', '.join(unknown)}")
     database = context.database()
+    # A member of the cluster while it delivers: each destination under its lease, so a `deliver`
+    # beside `run` instances never sends a destination's feeds out of order.
+    instance = Instance(database, config.store, role="deliver")
     try:
-        recover_interrupted(database)
+        instance.start()  # what a dead process left in `sending` is recovered under each lease
         if context.console.is_terminal:
             with Progress(
                 TextColumn("{task.description}"),
@@ -59,11 +63,16 @@ def deliver(
                     task = progress.add_task(f"#{transmission_id} {feed_id}", total=size, completed=0)
                     return lambda sent: progress.advance(task, sent)
 
-                report = deliver_pending(database, config, destinations=destination, on_start=on_start)
+                report = deliver_pending(
+                    database, config, destinations=destination, on_start=on_start, owner=instance.id
+                )
         else:
-            report = deliver_pending(database, config, destinations=destination)
+            report = deliver_pending(database, config, destinations=destination, owner=instance.id)
     finally:
+        instance.stop()
         database.close()
+    for name in report.busy:
+        context.console.print(f"destination {name} : en cours sur une autre instance, ignorée", highlight=False)
     context.console.print(
         f"envoyées {len(report.sent)}, en échec (nouvel essai prévu) {len(report.failed)}, "
         f"abandonnées {len(report.dead)}, prises par un autre processus {len(report.skipped)}",
@@ -233,6 +242,7 @@ def replay_command(
 def run(
     ctx: typer.Context,
     retry_poll: Annotated[float, typer.Option(help="Secondes entre deux passages des nouveaux essais.")] = 60,
+    slot_poll: Annotated[float, typer.Option(help="Secondes entre deux consultations des plannings.")] = 5,
     web: Annotated[bool, typer.Option("--web/--no-web", help="Servir aussi l'API partenaires et la console.")] = True,
 ) -> None:
     """Service : exporte et transmet chaque destination selon son planning, et sert l'API et la console."""
@@ -253,7 +263,9 @@ def run(
                 raise context.fail(
                     f"le serveur web n'a pas démarré sur {context.config.web.host}:{context.config.web.port}"
                 ) from exc
-        service = GatewayService(context.config, database, retry_poll_seconds=retry_poll)
+        service = GatewayService(
+            context.config, database, retry_poll_seconds=retry_poll, slot_poll_seconds=slot_poll
+        )
 
         def ready(jobs: list[str]) -> None:
             where = f" — web sur http://{context.config.web.host}:{context.config.web.port}" if web_server else ""

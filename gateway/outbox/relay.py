@@ -4,6 +4,9 @@ A transmission is claimed with one conditional UPDATE (pending/failed and due �
 this process as owner): whichever process wins sends it, the others skip it, so two gateways
 started by mistake never send the same transmission twice. Each destination gets one transport
 per run, always closed; one failing destination or one poison feed never stops the others.
+
+Statuses live in `states.py`, the recovery of interrupted sends in `recovery.py` (both also
+importable from here).
 """
 
 from __future__ import annotations
@@ -17,43 +20,28 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.config import DestinationSettings, GatewayConfig, RetryPolicy
+from gateway.outbox.paths import feed_file
+from gateway.outbox.recovery import has_work as has_work
+from gateway.outbox.recovery import recover_interrupted as recover_interrupted
+from gateway.outbox.states import Status as Status
+from gateway.outbox.states import _aware
+from gateway.outbox.states import process_owner as process_owner
+from gateway.outbox.states import utcnow as utcnow
 from gateway.store import audit
 from gateway.store.database import Database
+from gateway.store.locks import destination_lease, holds, release, store_now, try_acquire
 from gateway.store.tables import AttemptRow, FeedRow, ReplayRow, TransmissionRow
 from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, Transport
 from gateway.transports.registry import make_transport
 
 log = logging.getLogger(__name__)
-
-
-class Status(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"  # will be retried
-    DEAD = "dead"  # gave up; only a replay sends it again
-    SUPERSEDED = "superseded"  # a newer full feed of the destination replaced it
-
-
-def process_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None = None) -> float:
@@ -122,57 +110,6 @@ def enqueue(db: Session, feed_id: str, destination: str, settings: DestinationSe
 # ------------------------------------------------------------------------------------ recovery
 
 
-def _owner_alive(owner: str | None) -> bool:
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True  # another machine's process: only the age limit can tell
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover_interrupted(database: Database, *, stale_after: timedelta = timedelta(hours=2)) -> list[int]:
-    """Transmissions left in `sending` by a crashed process go back to pending (before any dispatch).
-
-    A sender is crashed when it ran on this machine and its process is gone, or when its claim
-    is older than `stale_after` (another machine). The interrupted attempt is recorded.
-    """
-    now = utcnow()
-    recovered = []
-    with database.session() as db, db.begin():
-        rows = db.scalars(select(TransmissionRow).where(TransmissionRow.status == Status.SENDING)).all()
-        for row in rows:
-            claimed = _aware(row.claimed_at) if row.claimed_at else now
-            if row.owner == process_owner():
-                continue
-            if _owner_alive(row.owner) and now - claimed < stale_after:
-                continue
-            log.warning("transmission %s: interrupted by the end of %s, back to pending", row.id, row.owner)
-            db.add(
-                AttemptRow(
-                    transmission_id=row.id,
-                    number=row.attempts,
-                    started_at=claimed,
-                    finished_at=now,
-                    outcome="interrupted",
-                    error_code="DELIVERY_INTERRUPTED",
-                    error_message=f"process {row.owner} stopped while sending; sent again",
-                )
-            )
-            row.status = Status.PENDING
-            row.owner = None
-            row.next_attempt_at = now
-            row.updated_at = now
-            recovered.append(row.id)
-    return recovered
-
-
 # ------------------------------------------------------------------------------------ delivery
 
 
@@ -182,9 +119,10 @@ class DeliveryReport:
     failed: list[int] = field(default_factory=list)
     dead: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)  # claimed by another process meanwhile
+    busy: list[str] = field(default_factory=list)  # destinations whose lease another instance holds
 
     def merge(self, other: DeliveryReport) -> None:
-        for name in ("sent", "failed", "dead", "skipped"):
+        for name in ("sent", "failed", "dead", "skipped", "busy"):
             getattr(self, name).extend(getattr(other, name))
 
 
@@ -198,14 +136,18 @@ def due_transmissions(db: Session, destination: str, now: datetime) -> list[int]
                 TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
                 or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
             )
-            # Snapshot order, not commit order (two exports with different `--at`), issue #9.
-            .order_by(FeedRow.exported_at, TransmissionRow.created_at, TransmissionRow.id)
+            # Snapshot order (two exports with different `--at`, issue #9), then creation order by id
+            # (scheduled exports are stamped with their slot's fire time, so clocks do not reorder them).
+            .order_by(FeedRow.exported_at, TransmissionRow.id)
         )
     )
 
 
-def _claim(database: Database, transmission_id: int, now: datetime) -> bool:
+def _claim(database: Database, transmission_id: int, now: datetime, owner: str, lease: str | None) -> bool:
     with database.session() as db, db.begin():
+        # Fence: a holder that lost its lease (stalled past the TTL) must not send out of order.
+        if lease is not None and not holds(db, lease, owner, store_now(db)):
+            return False
         claimed = db.execute(
             update(TransmissionRow)
             .where(
@@ -213,17 +155,17 @@ def _claim(database: Database, transmission_id: int, now: datetime) -> bool:
                 TransmissionRow.status.in_([Status.PENDING, Status.FAILED]),
                 or_(TransmissionRow.next_attempt_at.is_(None), TransmissionRow.next_attempt_at <= now),
             )
-            .values(status=Status.SENDING, owner=process_owner(), claimed_at=now, updated_at=now)
+            .values(status=Status.SENDING, owner=owner, claimed_at=now, updated_at=now)
         )
         return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _feed_to_deliver(feed: FeedRow) -> FeedToDeliver:
+def _feed_to_deliver(feed: FeedRow, outbox: Path | None) -> FeedToDeliver:
     return FeedToDeliver(
         feed_id=feed.id,
         destination=feed.destination,
-        path=Path(feed.path),
-        gz_path=Path(feed.gz_path),
+        path=feed_file(outbox, feed.path),
+        gz_path=feed_file(outbox, feed.gz_path),
         sha256=feed.sha256,
         size=feed.size,
         gz_sha256=feed.gz_sha256,
@@ -244,8 +186,16 @@ def deliver_destination(
     transport_factory: Callable[[DestinationSettings], Transport] | None = None,
     on_start: ProgressHook | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    owner: str | None = None,
+    lease: str | None = None,
+    outbox: Path | None = None,
 ) -> DeliveryReport:
-    """Deliver every due transmission of one destination, oldest first, with one transport."""
+    """Deliver every due transmission of one destination, oldest first, with one transport.
+
+    `owner` marks the claims (an instance id); with `lease`, each claim also checks that the
+    owner still holds that lease, so feeds leave in order even if the lease was lost meanwhile.
+    """
+    owner = owner or process_owner()
     report = DeliveryReport()
     if settings.transport is None:
         return report
@@ -259,12 +209,14 @@ def deliver_destination(
             if should_stop():
                 break
             now = utcnow()
-            if not _claim(database, transmission_id, now):
+            if not _claim(database, transmission_id, now, owner, lease):
                 report.skipped.append(transmission_id)
+                if lease is not None:
+                    break  # lease lost: the next holder delivers the rest, in order
                 continue
             if transport is None:
                 transport = (transport_factory or _default_transport)(settings)
-            _attempt(database, transmission_id, transport, settings.retry, report, on_start)
+            _attempt(database, transmission_id, transport, settings.retry, report, on_start, outbox)
     finally:
         if transport is not None:
             transport.close()
@@ -283,6 +235,7 @@ def _attempt(
     policy: RetryPolicy,
     report: DeliveryReport,
     on_start: ProgressHook | None,
+    outbox: Path | None,
 ) -> None:
     with database.session() as db:
         row = db.get(TransmissionRow, transmission_id)
@@ -296,13 +249,23 @@ def _attempt(
             .limit(1)
         )
         # After a staff replay the bytes go again for real, even if a copy is already there.
-        to_deliver = dataclasses.replace(_feed_to_deliver(feed), resend=replay_id is not None)
+        to_deliver = dataclasses.replace(_feed_to_deliver(feed, outbox), resend=replay_id is not None)
     transport.progress = on_start(to_deliver.feed_id, transmission_id, to_deliver.size) if on_start else None
     started = utcnow()
     clock = time.monotonic()
     receipt: DeliveryReceipt | None = None
     failure: DeliveryError | None = None
     try:
+        if not to_deliver.path.is_file():
+            # Another instance wrote it and this one does not see the shared outbox (not mounted,
+            # not yet synced): retry later, here or elsewhere; never kill the transmission.
+            raise DeliveryError(
+                "FEED_NOT_VISIBLE",
+                f"le flux {to_deliver.path.name} est introuvable depuis cette instance "
+                f"({socket.gethostname()}, outbox {outbox or to_deliver.path.parent}) : "
+                "le dossier partagé de l'outbox est-il monté ?",
+                retryable=True,
+            )
         receipt = transport.deliver(to_deliver)
     except DeliveryError as exc:
         failure = exc
@@ -351,7 +314,9 @@ def _attempt(
             row.last_error_code = failure.code
             row.last_error = failure.message
             age = finished - _aware(row.window_started_at)
-            give_up = (
+            # An instance that cannot see the feed says nothing about the feed: never dead for
+            # that (another instance, or this one once the share is back, sends it).
+            give_up = failure.code != "FEED_NOT_VISIBLE" and (
                 not failure.retryable
                 or row.attempts_since_replay >= policy.max_attempts
                 or age >= timedelta(hours=policy.max_age_hours)
@@ -384,23 +349,43 @@ def deliver_pending(
     transport_factory: Callable[[DestinationSettings], Transport] | None = None,
     on_start: ProgressHook | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    owner: str | None = None,
 ) -> DeliveryReport:
-    """Deliver what is due for every configured destination (or `destinations`)."""
+    """Deliver what is due for every configured destination (or `destinations`).
+
+    With `owner` (a registered instance), each destination is delivered under its lease, so a
+    `deliver` command and `run` instances never send one destination's feeds out of order; a
+    destination whose lease another live instance holds is listed in `report.busy`.
+    """
     report = DeliveryReport()
+    ttl = timedelta(seconds=config.store.lease_seconds)
     for name, settings in sorted(config.destinations.items()):
         if destinations and name not in destinations:
             continue
+        lease = destination_lease(name) if owner else None
         try:
-            report.merge(
-                deliver_destination(
-                    database,
-                    name,
-                    settings,
-                    transport_factory=transport_factory,
-                    on_start=on_start,
-                    should_stop=should_stop,
+            if owner and lease and not try_acquire(database, lease, owner, ttl):
+                report.busy.append(name)
+                continue
+            try:
+                if owner:
+                    recover_interrupted(database, lease=ttl, destination=name, me=owner)
+                report.merge(
+                    deliver_destination(
+                        database,
+                        name,
+                        settings,
+                        transport_factory=transport_factory,
+                        on_start=on_start,
+                        should_stop=should_stop,
+                        owner=owner,
+                        lease=lease,
+                        outbox=config.outbox.path,
+                    )
                 )
-            )
+            finally:
+                if owner and lease:
+                    release(database, lease, owner)
         except Exception:
             # One destination's trouble (even a bug) never blocks the others.
             log.exception("destination %s: delivery run failed", name)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 
 from gateway.config import OutboxSettings
+from gateway.outbox.paths import feed_file
 from gateway.store.database import Database
 from gateway.store.tables import FeedRow
 
@@ -33,7 +33,7 @@ def apply_retention(database: Database, settings: OutboxSettings, destination: s
             exported_at = feed.exported_at if feed.exported_at.tzinfo else feed.exported_at.replace(tzinfo=now.tzinfo)
             if exported_at >= cutoff:
                 continue
-            for path in (Path(feed.path), Path(feed.gz_path)):
+            for path in (feed_file(settings.path, feed.path), feed_file(settings.path, feed.gz_path)):
                 path.unlink(missing_ok=True)
             feed.purged_at = now
             purged.append(feed.id)

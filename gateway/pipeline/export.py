@@ -308,8 +308,9 @@ def _record_feed(
                 destination=profile.name,
                 run_id=run_id,
                 lheo_version=LHEO_VERSION,
-                path=str(written.path),
-                gz_path=str(written.gz_path),
+                # Relative to the outbox root, which every instance mounts where it likes.
+                path=f"{profile.name}/{written.path.name}",
+                gz_path=f"{profile.name}/{written.gz_path.name}",
                 sha256=written.sha256,
                 gz_sha256=written.gz_sha256,
                 size=written.size,

@@ -433,3 +433,38 @@ class LoginFailureRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     login: Mapped[str] = mapped_column(String(128), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class InstanceRow(Base):
+    """A running gateway process (`run`, `deliver`…), alive while its heartbeat is recent."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:random
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))  # run | deliver | demo
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SlotRow(Base):
+    """One scheduled run of a destination (its cron fire time): claimed once, completed once.
+
+    Whichever instance claims it runs it; a takeover (the claimer died) finishes it. A feed
+    exported for the slot carries the slot's time as its export time, so a takeover that finds
+    it only delivers.
+    """
+
+    __tablename__ = "slots"
+
+    destination: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fire_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    takeovers: Mapped[int] = mapped_column(Integer, default=0)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    feed_id: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gateway.store.database import Database
 from gateway.store.tables import AttemptRow, ExportRunRow, FeedRow, PartnerFetchRow, PartnerRow, TransmissionRow
+from gateway.web.cluster_metrics import ClusterCollector, store_wide_here
 from gateway.web.partners import as_utc
 from gateway.web.state import app_state
 
@@ -35,6 +36,8 @@ class StoreCollector(Collector):
         self.database = database
 
     def collect(self) -> Iterator[Metric]:
+        if not store_wide_here(self.database):
+            return  # another instance (the leader) exports them: see cluster_metrics.py
         now = datetime.now(UTC)
         with self.database.session() as db:
             yield from self._exports(db)
@@ -249,6 +252,7 @@ def registry_for(request: Request) -> CollectorRegistry:
     if not isinstance(registry, CollectorRegistry):
         registry = CollectorRegistry(auto_describe=False)
         registry.register(StoreCollector(app_state(request).database))
+        registry.register(ClusterCollector(app_state(request).database, app_state(request).config))
         request.app.state.metrics_registry = registry
     return registry
 

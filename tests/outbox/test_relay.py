@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from gateway.config import DestinationSettings, RetryPolicy
 from gateway.outbox.relay import Status, backoff_delay, deliver_pending, recover_interrupted, replay
-from gateway.store.tables import AttemptRow, AuditRow, ReplayRow, TransmissionRow
+from gateway.store.tables import AttemptRow, AuditRow, FeedRow, ReplayRow, TransmissionRow
 from gateway.transports.http import HttpSettings
 from gateway.transports.local import LocalFolderSettings
 from tests.conftest import Gateway, base_offer, with_changes, write_config
@@ -281,3 +281,28 @@ def test_a_poison_feed_never_blocks_newer_feeds(gateway: Gateway, http_receiver:
     older, newer = _transmissions(gateway)
     assert (older.status, newer.status) == ("failed", "sent")
     assert report.failed == [older.id] and report.sent == [newer.id]
+
+
+def test_an_instance_that_cannot_see_the_feed_fails_the_attempt_as_retryable(gateway: Gateway, tmp_path: Path) -> None:
+    settings = DestinationSettings(transport=LocalFolderSettings(path=tmp_path / "drop"), retry=FAST_RETRY)
+    _configure(gateway, intercarif=settings)
+    gateway.import_offers(base_offer())
+    gateway.export("intercarif")
+    with gateway.database.session() as db:
+        [row] = db.scalars(select(TransmissionRow)).all()
+        feed = db.get(FeedRow, row.feed_id)
+        assert feed is not None and not Path(feed.path).is_absolute()  # relative to the outbox root
+    # Another machine's instance: its outbox is a folder where the shared feeds are not mounted.
+    elsewhere = gateway.config.model_copy(
+        update={"outbox": gateway.config.outbox.model_copy(update={"path": tmp_path / "not-mounted"})}
+    )
+    for _ in range(FAST_RETRY.max_attempts + 1):
+        _make_due(gateway)
+        report = deliver_pending(gateway.database, elsewhere)
+        assert report.failed and not report.dead  # never killed for that
+    with gateway.database.session() as db:
+        [row] = db.scalars(select(TransmissionRow)).all()
+        assert row.status == "failed" and row.last_error_code == "FEED_NOT_VISIBLE"
+        assert "introuvable depuis cette instance" in (row.last_error or "")
+    _make_due(gateway)
+    assert deliver_pending(gateway.database, gateway.config).sent == [row.id]  # an instance that sees it

@@ -106,9 +106,10 @@ def test_feeds_listing_and_cursor_pagination(server: LiveServer) -> None:
 
         entry = client.get(f"{API}/feeds/intercarif/snapshots?limit=1").json()["items"][0]
         row = _feed(gateway, ids[-1])
-        assert entry["sha256"] == hashlib.sha256(Path(row.path).read_bytes()).hexdigest()
-        assert entry["gz_sha256"] == hashlib.sha256(Path(row.gz_path).read_bytes()).hexdigest()
-        assert (entry["size"], entry["gz_size"]) == (Path(row.path).stat().st_size, Path(row.gz_path).stat().st_size)
+        assert entry["sha256"] == hashlib.sha256((gateway.outbox / row.path).read_bytes()).hexdigest()
+        assert entry["gz_sha256"] == hashlib.sha256((gateway.outbox / row.gz_path).read_bytes()).hexdigest()
+        sizes = ((gateway.outbox / row.path).stat().st_size, (gateway.outbox / row.gz_path).stat().st_size)
+        assert (entry["size"], entry["gz_size"]) == sizes
         assert (entry["offer_count"], entry["session_count"], entry["lheo_version"]) == (3, 3, "2.3")
 
         assert _error_code(client.get(f"{API}/feeds/intercarif/snapshots?cursor=n0t-a-cursor")) == "BAD_CURSOR"
@@ -128,7 +129,7 @@ def test_download_validators_ranges_and_gzip_with_httpx(server: LiveServer) -> N
     gateway = server.gateway
     [feed_id] = _export(gateway, "intercarif")
     row = _feed(gateway, feed_id)
-    xml, gz = Path(row.path).read_bytes(), Path(row.gz_path).read_bytes()
+    xml, gz = (gateway.outbox / row.path).read_bytes(), (gateway.outbox / row.gz_path).read_bytes()
     identity = {"Accept-Encoding": "identity"}
     with _client(server, _token(gateway, "acme", "intercarif")) as client:
         url = f"{API}/feeds/intercarif/snapshots/{feed_id}"
@@ -197,7 +198,7 @@ def test_conditional_range_and_compressed_with_curl(server: LiveServer) -> None:
     assert _curl(*status, "-H", auth, "-H", f'If-None-Match: "{row.sha256}"', url).stdout == b"304"
     ranged = _curl("-D", "-", "-H", auth, "-r", "0-99", url).stdout
     head, _, body = ranged.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 206") and body == Path(row.path).read_bytes()[:100]
+    assert head.startswith(b"HTTP/1.1 206") and body == (gateway.outbox / row.path).read_bytes()[:100]
     assert _curl(*status, "-H", auth, "-H", "Range: bytes=999999999-", url).stdout == b"416"
     compressed = _curl("--compressed", "-D", "-", "-H", auth, url).stdout
     head, _, body = compressed.partition(b"\r\n\r\n")

@@ -202,6 +202,12 @@ def serve(request: Request, file: StoredFile) -> Response:
     if path is None:
         log.error("%s: outside %s, not served", file.path, file.root)
         return error_response(404, "SNAPSHOT_NOT_FOUND", "Cet instantané n'est pas disponible.")
+    if not path.is_file():
+        # Listed in the store but not on this instance's outbox (shared folder not mounted):
+        # a temporary condition of this instance, not a missing snapshot.
+        log.error("%s: not visible from this instance (is the shared outbox mounted?)", path)
+        message = "Cet instantané n'est pas lisible depuis ce serveur pour le moment ; réessayer plus tard."
+        return error_response(503, "SNAPSHOT_NOT_VISIBLE", message, {"Retry-After": "60"})
     headers["Content-Length"] = str(end - start + 1)
     return FileSlice(path, start, end - start + 1, status, headers, file.media_type)
 

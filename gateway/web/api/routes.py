@@ -14,7 +14,6 @@ import logging
 import re
 from dataclasses import dataclass, fields
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,6 +22,7 @@ from fastapi import Path as PathParam
 from sqlalchemy import bindparam, func, select
 
 from gateway.mapping.profiles import ProfileError, load_profiles
+from gateway.outbox.paths import feed_file
 from gateway.store.database import Database
 from gateway.store.tables import ExportRunRow, FeedRow
 from gateway.web.api.auth import Partner, PartnerRoute
@@ -249,7 +249,7 @@ def _file(request: Request, state: AppState, row: Manifest, ref: str, *, gz_reso
         if gz:
             headers["Content-Encoding"] = "gzip"
     return StoredFile(
-        path=Path(row.gz_path if gz else row.path),
+        path=feed_file(state.config.outbox.path, row.gz_path if gz else row.path),
         root=state.config.outbox.path,
         size=row.gz_size if gz else row.size,
         sha256=row.gz_sha256 if gz else row.sha256,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 
 from gateway.config import DestinationSettings, GatewayConfig
 from gateway.outbox.relay import Status
+from gateway.scheduling.slots import parse_schedule
 from gateway.store.database import Database
 from gateway.store.tables import ExportRunRow, FeedRow, TransmissionRow
 from gateway.web.console.views import aware
@@ -57,7 +56,7 @@ def next_run(settings: DestinationSettings, now: datetime) -> datetime | None:
     """Next fire time of the destination's cron schedule (ValueError when the schedule is invalid)."""
     if not settings.schedule:
         return None
-    trigger = CronTrigger.from_crontab(settings.schedule, timezone=ZoneInfo(settings.timezone))
+    trigger = parse_schedule(settings.schedule, settings.timezone)  # five fields, or six with seconds
     moment: datetime | None = trigger.get_next_fire_time(None, now)
     return moment
 

@@ -17,6 +17,7 @@ from gateway.web.console import (
     alert_routes,
     approval_routes,
     auth_routes,
+    cluster_routes,
     history_routes,
     offer_routes,
     partner_routes,
@@ -47,6 +48,7 @@ router.include_router(quarantine_routes.router)
 router.include_router(partner_routes.router)
 router.include_router(history_routes.router)
 router.include_router(alert_routes.router)
+router.include_router(cluster_routes.router)
 
 
 @router.get("/static/{name}")

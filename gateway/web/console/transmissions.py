@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Select, func, select
 
 from gateway.config import GatewayConfig
-from gateway.outbox.relay import Status, deliver_destination, replay
+from gateway.outbox.relay import Status, deliver_pending, process_owner, replay
 from gateway.store.database import Database
 from gateway.store.tables import AttemptRow, FeedRow, ReplayRow, TransmissionRow
 from gateway.web.console.views import DISPLAY_ZONE
@@ -175,7 +175,8 @@ def deliver_now(database: Database, config: GatewayConfig, destinations: Iterabl
         if settings is None:
             continue  # no transport configured here: the service that has one will send it
         try:
-            report = deliver_destination(database, name, settings)
+            # Under the destination's lease, like `deliver`: never beside a `run` instance sending it.
+            report = deliver_pending(database, config, destinations=[name], owner=f"{process_owner()}:console")
         except Exception:  # the request is answered already: the log is the only place left
             log.exception("destination %s: delivery after a console replay failed", name)
             continue
