@@ -42,6 +42,16 @@ def alive_instances(database: Database, lease: timedelta) -> set[str]:
     return {row.id for row in rows if row.stopped_at is None and now - aware(row.heartbeat_at) < lease}
 
 
+def scheduler_alive(database: Database, lease: timedelta) -> bool:
+    """Is a `run` instance alive (recent heartbeat)? Without one, scheduled runs will not happen."""
+    with database.session() as db:
+        now = store_now(db)
+        beats = db.scalars(
+            select(InstanceRow.heartbeat_at).where(InstanceRow.role == "run", InstanceRow.stopped_at.is_(None))
+        ).all()
+    return any(now - aware(beat) < lease for beat in beats)
+
+
 class Instance:
     """`with Instance(database, settings, role="run") as me:` — registered, beating, then stopped."""
 

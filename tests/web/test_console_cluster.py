@@ -12,6 +12,8 @@ from gateway.scheduling.instance import Instance
 from gateway.store.locks import try_acquire
 from gateway.store.tables import AuditRow, InstanceRow, LockRow
 from gateway.transports.local import LocalFolderSettings
+from gateway.web.console.dashboard import next_run as dashboard_next_run
+from gateway.web.console.views import format_moment
 from tests.web.conftest import LiveServer
 from tests.web.test_console import cell, csrf_token, make_user, staff_client
 
@@ -50,6 +52,11 @@ def test_cluster_page_shows_health_and_an_operator_releases_a_stuck_lease(live_s
             assert "morte" in cell(page, f"//tr[@data-instance='{dead.id}']")
             next_run = cell(page, "//tr[@data-destination='intercarif']/td[@data-field='next']")
             assert next_run and not next_run.startswith("—")  # a live `run` instance will run it
+            # The dashboard shows the next run too, now that something will run it.
+            expected = dashboard_next_run(gateway.config.destinations["intercarif"], datetime.now(UTC))
+            dashboard = client.get("/").text
+            shown = cell(dashboard, "//tr[@data-destination='intercarif']/td[@data-field='next-run']")
+            assert expected is not None and shown.startswith(format_moment(expected, False))
             assert '<form method="post" action="/cluster/leases/release"' not in page  # viewers cannot
         with staff_client(live_server, "oscar") as client:
             page = client.get("/cluster").text

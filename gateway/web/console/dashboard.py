@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from gateway.config import DestinationSettings, GatewayConfig
 from gateway.outbox.relay import Status
+from gateway.scheduling.instance import scheduler_alive
 from gateway.scheduling.slots import parse_schedule
 from gateway.store.database import Database
 from gateway.store.tables import ExportRunRow, FeedRow, TransmissionRow
@@ -43,6 +44,8 @@ class DestinationOverview:
     timezone: str = ""
     next_run: datetime | None = None
     schedule_error: str | None = None
+    # No live `run` instance: the schedule is shown, but no "next run" time that nothing will honour.
+    scheduler_down: bool = False
     last_export: LastExport | None = None
     last_sent_at: datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
@@ -93,6 +96,7 @@ def overview(database: Database, config: GatewayConfig, now: datetime | None = N
                 .group_by(TransmissionRow.destination)
             ).all()
         )
+    running = scheduler_alive(database, timedelta(seconds=config.store.lease_seconds))
     lines = []
     for name in sorted(set(config.destinations) | with_feeds | set(runs)):
         settings = config.destinations.get(name)
@@ -104,6 +108,8 @@ def overview(database: Database, config: GatewayConfig, now: datetime | None = N
                 line.next_run = next_run(settings, now)
             except (ValueError, KeyError) as exc:  # KeyError: unknown time zone
                 line.schedule_error = str(exc)
+            if line.next_run is not None and not running:
+                line.next_run, line.scheduler_down = None, True
         run = runs.get(name)
         if run is not None:
             line.last_export = LastExport(
