@@ -30,6 +30,7 @@ def approve_command(
 ) -> None:
     """Approuve une offre « à publier après validation » pour une destination, jusqu'à sa prochaine modification."""
     context = command_context(ctx)
+    context.check_destinations([destination])  # a typo lists the known destinations, in French
     try:
         load_profiles(context.config.mappings_path, [destination])
     except ProfileError as exc:
@@ -56,6 +57,8 @@ def waiting_command(
 ) -> None:
     """Offres en attente d'approbation au dernier export de chaque destination."""
     context = command_context(ctx)
+    if destination:
+        context.check_destinations([destination])
     database = context.database()
     try:
         with database.session() as db:

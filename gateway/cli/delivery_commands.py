@@ -20,6 +20,8 @@ from gateway.scheduling.instance import Instance
 from gateway.scheduling.service import GatewayService
 from gateway.store.tables import AttemptRow, ReplayRow, TransmissionRow
 
+MAX_ROW_ID = 2**63 - 1  # the largest id a SQLite or PostgreSQL bigint row can have
+
 transmissions_app = typer.Typer(help="Transmissions des flux vers les destinations.", no_args_is_help=True)
 
 
@@ -137,7 +139,7 @@ def transmissions_show(ctx: typer.Context, transmission_id: int) -> None:
     database = context.database()
     try:
         with database.session() as db:
-            row = db.get(TransmissionRow, transmission_id)
+            row = db.get(TransmissionRow, transmission_id) if 0 < transmission_id <= MAX_ROW_ID else None
             if row is None:
                 raise context.fail(f"transmission inconnue : {transmission_id}", code=1)
             console = context.console
@@ -202,8 +204,10 @@ def replay_command(
     try:
         selected = list(ids or [])
         if selected:
+            # Ids beyond a 64-bit integer cannot exist (and would overflow the store's driver).
+            storable = [number for number in selected if 0 < number <= MAX_ROW_ID]
             with database.session() as db:
-                found = set(db.scalars(select(TransmissionRow.id).where(TransmissionRow.id.in_(selected))))
+                found = set(db.scalars(select(TransmissionRow.id).where(TransmissionRow.id.in_(storable))))
             unknown = [str(number) for number in selected if number not in found]
             if unknown:
                 raise context.fail(

@@ -38,4 +38,4 @@ def test_offers_approve_refuses_unknown_offer_or_destination(config_file: Path) 
     code, out = _run(config_file, "offers", "approve", "202611270099", "--destination", "parcoursup")
     assert code == 1 and "introuvable" in out
     code, out = _run(config_file, "offers", "approve", "202611270099", "--destination", "nowhere")
-    assert code == 2 and "unknown destination" in out
+    assert code == 2 and "destination inconnue : nowhere" in out

@@ -59,6 +59,8 @@ def test_transmissions_since_in_french_format(config_file: Path) -> None:  # noq
         ("replay", "--status", "dead", "-d", "parcoursupp", "--yes"),
         ("export", "-d", "parcoursupp"),
         ("offers", "list", "-d", "parcoursupp", "--presence", "in"),
+        ("offers", "approve", "202611270001", "-d", "parcoursupp"),
+        ("offers", "waiting", "-d", "parcoursupp"),
     ],
 )
 def test_unknown_destination_lists_the_known_ones(config_file: Path, args: tuple[str, ...]) -> None:  # noqa: F811
@@ -68,6 +70,11 @@ def test_unknown_destination_lists_the_known_ones(config_file: Path, args: tuple
 def test_replay_of_an_unknown_transmission(config_file: Path) -> None:  # noqa: F811
     line = _fails(config_file, "replay", "99999")
     assert "transmission(s) inconnue(s) : 99999" in line
+
+
+def test_replay_of_an_id_no_store_can_hold(config_file: Path) -> None:  # noqa: F811
+    huge = "9" * 23  # beyond a 64-bit integer: unknown, not a driver overflow
+    assert f"transmission(s) inconnue(s) : {huge}" in _fails(config_file, "replay", huge)
 
 
 def test_offers_list_presence_without_destination(config_file: Path) -> None:  # noqa: F811
