@@ -210,6 +210,25 @@ def texts(root: etree._Element, path: str) -> list[str]:
     return [element.text or "" for element in root.iterfind(path, namespaces={"l": LHEO_NS})]
 
 
+def standalone_config(root: Path) -> Path:
+    """`root/config/gateway.toml` as a new installation has it: store and outbox beside the folder."""
+    path = root / "config" / "gateway.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        f"""
+mappings_path = "{REPO / "mappings"}"
+[store]
+url = "sqlite:///../var/gateway.sqlite3"
+[outbox]
+path = "../outbox"
+[validation]
+schema_path = "{REPO / "xsd" / "lheo-2.3-gateway.xsd"}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
 def write_config(gateway: Gateway, tmp_path: Path, extra_toml: str = "", store_toml: str = "") -> Path:
     """A `config/gateway.toml` over the test's store and outbox (repo mappings and XSD) plus `extra_toml`.
 

@@ -13,28 +13,14 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from gateway.cli.app import app
-from tests.conftest import OFFICIAL_XSD, REPO, assert_valid_official, base_offer, with_changes
+from tests.conftest import OFFICIAL_XSD, REPO, assert_valid_official, base_offer, standalone_config, with_changes
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
-    (tmp_path / "config").mkdir()
-    path = tmp_path / "config" / "gateway.toml"
-    path.write_text(
-        f"""
-mappings_path = "{REPO / "mappings"}"
-[store]
-url = "sqlite:///../var/gateway.sqlite3"
-[outbox]
-path = "../outbox"
-[validation]
-schema_path = "{REPO / "xsd" / "lheo-2.3-gateway.xsd"}"
-""",
-        encoding="utf-8",
-    )
-    return path
+    return standalone_config(tmp_path)
 
 
 def _run(config: Path, *args: str) -> tuple[int, str]:

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.app import app
-from tests.conftest import REPO
+from tests.conftest import REPO, standalone_config
 from tests.hostile import corpus
 from tests.hostile.conftest import assert_french
 from tests.hostile.corpus import Case, cases, materialise
@@ -37,22 +37,7 @@ SAMPLE = [
 
 @pytest.fixture(scope="module")
 def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("hostile-cli")
-    (root / "config").mkdir()
-    path = root / "config" / "gateway.toml"
-    path.write_text(
-        f"""
-mappings_path = "{REPO / "mappings"}"
-[store]
-url = "sqlite:///../var/gateway.sqlite3"
-[outbox]
-path = "../outbox"
-[validation]
-schema_path = "{REPO / "xsd" / "lheo-2.3-gateway.xsd"}"
-""",
-        encoding="utf-8",
-    )
-    return path
+    return standalone_config(tmp_path_factory.mktemp("hostile-cli"))
 
 
 @pytest.mark.parametrize("case", FILE_CASES, ids=[case.name for case in FILE_CASES])
