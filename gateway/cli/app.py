@@ -203,6 +203,12 @@ def export(
         str | None, typer.Option(help="Horodatage d'export fixé (ISO 8601), pour des flux reproductibles.")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Code retour 1 si une offre est mise en quarantaine.")] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Recalcule chaque offre (export à froid) au lieu de reprendre les fragments inchangés."
+        ),
+    ] = False,
 ) -> None:
     """Construit le flux LHÉO 2.3 de chaque destination dans l'outbox."""
     context = command_context(ctx)
@@ -218,6 +224,7 @@ def export(
                 dry_run=dry_run,
                 exported_at=moment,
                 on_offer=progress.on_offer,
+                no_cache=no_cache,
             )
     except (ProfileError, SchemaLoadError) as exc:
         raise context.fail(str(exc)) from exc

@@ -228,6 +228,7 @@ def export_summary(console: Console, results: list[DestinationResult], *, dry_ru
         "à valider",
         "quarantaine",
         "sessions",
+        "repris / recalculés",
         "flux",
     )
     for column in columns:
@@ -244,6 +245,8 @@ def export_summary(console: Console, results: list[DestinationResult], *, dry_ru
             f"{result.sessions_exported} (+{result.sessions_held_back} retenues)"
             if result.sessions_held_back
             else str(result.sessions_exported),
+            # Decisions and fragments taken from the last export's cache, and those decided again.
+            "—" if dry_run else f"{result.reused} / {result.rebuilt}",
             feed,
         )
     console.print(table)

@@ -83,10 +83,34 @@ _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 _FINAL_EMPTY_BLOCK = b"\x03\x00"
 
 
-def deflate_block(data: bytes, level: int) -> bytes:
-    """Raw deflate of `data`, sync-flushed so that blocks compressed apart can be concatenated."""
+def deflate_block(data: bytes, level: int, dictionary: bytes = b"") -> bytes:
+    """Raw deflate of `data`, sync-flushed so that blocks compressed apart can be concatenated.
+
+    `dictionary` must be the bytes that come just before `data` in the stream: the block may
+    refer back to them (as one continuous compression would), which keeps per-offer blocks
+    nearly as small as a whole-file gzip.
+    """
+    if dictionary:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=dictionary[-32768:])
+        return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
     compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _copy_range(fd: int, span: tuple[int, int], out: _HashingFile, buffer: bytearray, crc: int) -> int:
+    """Copy `span` (offset, length) of `fd` to `out` through `buffer`; returns the running crc32."""
+    offset, left = span
+    view = memoryview(buffer)
+    while left > 0:
+        got = os.preadv(fd, [view[: min(left, len(buffer))]], offset)
+        if got <= 0:
+            raise OSError(f"flux précédent tronqué à l'octet {offset}")
+        piece = view[:got]
+        out.write(piece)  # type: ignore[arg-type]
+        crc = zlib.crc32(piece, crc)
+        offset += got
+        left -= got
+    return crc
 
 
 class FeedFileWriter:
@@ -112,6 +136,7 @@ class FeedFileWriter:
         self._crc = 0
         self._closed = False
         self._created: list[Path] = []  # final names this commit created (not there before)
+        self._copy_buffer = bytearray(_BUFFER)
 
     def write(self, data: bytes) -> None:
         self.write_block(data, deflate_block(data, self.gzip_level))
@@ -123,6 +148,16 @@ class FeedFileWriter:
         self._xml.write(data)
         self._gz.write(deflated)
         self._crc = zlib.crc32(data, self._crc)
+
+    @property
+    def positions(self) -> tuple[int, int]:
+        """Where the next bytes go in the .xml and in the .xml.gz."""
+        return self._xml.size, self._gz.size
+
+    def copy_from(self, xml_fd: int, xml_span: tuple[int, int], gz_fd: int, gz_span: tuple[int, int]) -> None:
+        """Append bytes of an earlier feed (fragments and their deflate blocks), hashed like new ones."""
+        self._crc = _copy_range(xml_fd, xml_span, self._xml, self._copy_buffer, self._crc)
+        _copy_range(gz_fd, gz_span, self._gz, self._copy_buffer, 0)
 
     def commit(self) -> WrittenFeed:
         self._closed = True

@@ -80,7 +80,9 @@ def sweep_idle_destinations(database: Database, outbox: Path) -> list[Path]:
     removed: list[Path] = []
     if not outbox.is_dir():
         return removed
-    for folder in sorted(p for p in outbox.iterdir() if p.is_dir() and not p.is_symlink()):
+    # Dot folders are the gateway's own (the fragment cache), never a destination's.
+    folders = (p for p in outbox.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    for folder in sorted(folders):
         with export_lock(outbox, folder.name, wait=False) as free:
             if free:
                 removed += remove_leftovers(database, folder, folder.name)

@@ -1,9 +1,9 @@
 """Process offers in fixed-size chunks, in this process or in a pool of worker processes.
 
-A chunk's work — decide, render, validate each offer, then deflate the chunk's bytes — depends
-only on the chunk and the job, so chunks can run on every core while the main process writes
-results in order. Chunk boundaries do not depend on the number of workers, so the feed and its
-gzip are byte-identical whatever the parallelism.
+A chunk's work — parse each offer once, then decide, render, validate and deflate it for every
+destination that needs it — depends only on the chunk and the job, so chunks can run on every
+core while the main process writes results in order. Each fragment is deflated on its own, so
+the feed and its gzip are byte-identical whatever the parallelism or the cache reuses.
 """
 
 from __future__ import annotations
@@ -26,20 +26,21 @@ from pathlib import Path
 from gateway.config import LheoSettings, RulesSettings
 from gateway.mapping.profiles import DestinationProfile
 from gateway.outbox.feed_file import deflate_block
+from gateway.pipeline.cache_keys import OfferFacts
 from gateway.pipeline.offer_decision import Approval, OfferDecision, Verdict, decide_safely, parse_stored
 from gateway.rules.geography import Geography
 from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.queries import StoredOffer
-from gateway.validation.fragment_validator import FragmentValidator
+from gateway.validation.fragment_validator import FragmentValidator, SchemaViolation
 
 CHUNK_SIZE = 250
 
 
 @dataclass(frozen=True)
 class ExportJob:
-    """What a worker needs to process chunks of one destination (small, sent with each chunk)."""
+    """What a worker needs to decide offers for the destinations of one export (small, sent with each chunk)."""
 
-    profile: DestinationProfile
+    profiles: Mapping[str, DestinationProfile]
     lheo: LheoSettings
     schema_path: Path
     gzip_level: int
@@ -49,40 +50,89 @@ class ExportJob:
 
 @dataclass(frozen=True)
 class Chunk:
+    """Offers to decide, and for each the destinations that need a decision (the others reuse theirs)."""
+
     offers: list[StoredOffer]
+    wanted: list[tuple[str, ...]]
     history: Mapping[str, ExportedSessionDates]
-    approvals: Mapping[str, Approval] = field(default_factory=dict)
+    approvals: Mapping[str, Mapping[str, Approval]] = field(default_factory=dict)  # by destination
+
+
+@dataclass
+class OfferResult:
+    facts: OfferFacts
+    # destination -> (decision with its fragment left empty, index of its bytes in `blobs` or -1)
+    decisions: dict[str, tuple[OfferDecision, int]]
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A fragment and its raw deflate block, compressed with the fragment before it as dictionary."""
+
+    data: bytes
+    sha256: str
+    deflated: bytes
+    dictionary_sha256: str  # "" when compressed without (the first fragment a worker saw)
 
 
 @dataclass
 class ChunkResult:
-    decisions: list[OfferDecision]  # fragments left empty: their bytes are in `data`
-    data: bytes  # the exported fragments, concatenated in order
-    deflated: bytes  # `data` as raw deflate, sync-flushed: gzip members can be spliced
+    offers: list[OfferResult]
+    # One per distinct (fragment, dictionary): destinations that render the same bytes after
+    # the same fragment share one validation, one compression and one transfer.
+    blobs: list[Blob]
+
+
+class _OfferMemo:
+    """Validation results of one offer's fragments: destinations that render the same bytes share them."""
+
+    def __init__(self, validator: FragmentValidator) -> None:
+        self.validator = validator
+        self.seen: dict[bytes, list[SchemaViolation]] = {}
+
+    def violations_in(self, document: bytes) -> list[SchemaViolation]:
+        found = self.seen.get(document)
+        if found is None:
+            found = self.seen[document] = self.validator.violations_in(document)
+        return found
 
 
 def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator, geography: Geography) -> ChunkResult:
-    decisions = []
-    fragments = []
-    for stored in chunk.offers:
-        decision = decide_safely(
-            stored,
-            parse_stored(stored),
-            job.profile,
-            job.lheo,
-            chunk.history,
-            validator,
-            geography,
-            today=job.today,
-            rules=job.rules,
-            approvals=chunk.approvals,
-        )
-        if decision.verdict is Verdict.EXPORTED:
-            fragments.append(decision.fragment)
-            decision = replace(decision, fragment=b"")
-        decisions.append(decision)
-    data = b"".join(fragments)
-    return ChunkResult(decisions, data, deflate_block(data, job.gzip_level))
+    results = []
+    blobs: list[Blob] = []
+    blob_of: dict[tuple[str, str], int] = {}
+    previous: dict[str, Blob] = {}  # per destination, the last fragment exported in this chunk
+    for stored, wanted in zip(chunk.offers, chunk.wanted, strict=True):
+        offer = parse_stored(stored)  # once for every destination
+        memo = _OfferMemo(validator)
+        decisions: dict[str, tuple[OfferDecision, int]] = {}
+        for name in wanted:
+            decision = decide_safely(
+                stored,
+                offer,
+                job.profiles[name],
+                job.lheo,
+                chunk.history,
+                memo,
+                geography,
+                today=job.today,
+                rules=job.rules,
+                approvals=chunk.approvals.get(name, {}),
+            )
+            index = -1
+            if decision.verdict is Verdict.EXPORTED:
+                before = previous.get(name)
+                dictionary_sha = before.sha256 if before is not None else ""
+                index = blob_of.get((decision.fragment_sha256, dictionary_sha), -1)
+                if index < 0:
+                    index = blob_of[(decision.fragment_sha256, dictionary_sha)] = len(blobs)
+                    deflated = deflate_block(decision.fragment, job.gzip_level, before.data if before else b"")
+                    blobs.append(Blob(decision.fragment, decision.fragment_sha256, deflated, dictionary_sha))
+                previous[name] = blobs[index]
+                decision = replace(decision, fragment=b"")
+            decisions[name] = (decision, index)
+        results.append(OfferResult(OfferFacts.of(offer), decisions))
+    return ChunkResult(results, blobs)
 
 
 class _WorkerValidators:
@@ -135,7 +185,7 @@ class ChunkRunner:
 
     def __init__(self, workers: int, geography: Geography | None = None) -> None:
         self.workers = workers
-        self.geography = geography or Geography.bundled()
+        self._geography = geography  # loaded on first inline use: a warm run may never need it
         self._pool: ProcessPoolExecutor | None = None
         self._validators: dict[Path, FragmentValidator] = {}
 
@@ -152,10 +202,16 @@ class ChunkRunner:
 
     def run(self, job: ExportJob, chunks: Iterable[Chunk]) -> Iterator[tuple[Chunk, ChunkResult]]:
         if self.workers <= 1:
-            validator = self._validators.get(job.schema_path) or FragmentValidator(job.schema_path)
-            self._validators[job.schema_path] = validator
             for chunk in chunks:
-                yield chunk, process_chunk(job, chunk, validator, self.geography)
+                if not chunk.offers:
+                    yield chunk, ChunkResult([], [])
+                    continue
+                # Compiled and loaded on first use: a warm run may never need them.
+                validator = self._validators.get(job.schema_path) or FragmentValidator(job.schema_path)
+                self._validators[job.schema_path] = validator
+                if self._geography is None:
+                    self._geography = Geography.bundled()
+                yield chunk, process_chunk(job, chunk, validator, self._geography)
             return
         if self._pool is None:
             # spawn: workers start clean, without the parent's open database connections.
@@ -167,7 +223,12 @@ class ChunkRunner:
             )
         in_flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
         for chunk in chunks:
-            in_flight.append((chunk, self._pool.submit(_process_in_worker, job, chunk)))
+            if chunk.offers:
+                future = self._pool.submit(_process_in_worker, job, chunk)
+            else:  # every destination reuses its cached entries: nothing to send
+                future = Future()
+                future.set_result(ChunkResult([], []))
+            in_flight.append((chunk, future))
             if len(in_flight) >= 2 * self.workers:
                 done, future = in_flight.popleft()
                 yield done, future.result()

@@ -28,7 +28,7 @@ from gateway.rules.geography import Geography
 from gateway.rules.offer_checks import formateur_siren_problems
 from gateway.rules.store_checks import ExportedSessionDates, session_history_problems
 from gateway.store.queries import StoredOffer
-from gateway.validation.fragment_validator import FragmentValidator
+from gateway.validation.fragment_validator import ValidatesFragments
 
 
 class Verdict(StrEnum):
@@ -77,7 +77,7 @@ def decide(
     profile: DestinationProfile,
     lheo: LheoSettings,
     history: Mapping[str, ExportedSessionDates],
-    validator: FragmentValidator,
+    validator: ValidatesFragments,
     geography: Geography,
     *,
     today: date | None = None,
@@ -164,7 +164,7 @@ def decide_safely(
     profile: DestinationProfile,
     lheo: LheoSettings,
     history: Mapping[str, ExportedSessionDates],
-    validator: FragmentValidator,
+    validator: ValidatesFragments,
     geography: Geography,
     *,
     today: date | None = None,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from gateway.intake.models import FormationStatus
@@ -78,18 +78,19 @@ def count_exportable(db: Session) -> int:
     return db.scalar(query) or 0
 
 
-def exportable_pages(db: Session, page_size: int = _CHUNK) -> Iterator[list[StoredOffer]]:
+def exportable_pages(db: Session, page_size: int = _CHUNK, *, payloads: bool = True) -> Iterator[list[StoredOffer]]:
     """Validated offers in reference order, page by page (keyset) so memory stays flat.
 
     Plain rows, not ORM objects: nothing accumulates in the session's identity map, and no
-    cursor stays open while the export writes in the same transaction.
+    cursor stays open while the export writes in the same transaction. Without `payloads`, the
+    payload is left empty (`payloads_of` fetches the few an export must parse again).
     """
     last = ""
     while True:
         page = db.execute(
             select(
                 OfferRow.reference,
-                OfferRow.payload,
+                OfferRow.payload if payloads else literal(""),
                 OfferRow.accepted,
                 OfferRow.problems,
                 OfferRow.session_references,
@@ -106,3 +107,14 @@ def exportable_pages(db: Session, page_size: int = _CHUNK) -> Iterator[list[Stor
             for ref, payload, accepted, problems, refs, digest in page
         ]
         last = page[-1][0]
+
+
+def payloads_of(db: Session, references: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(references))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = db.execute(
+            select(OfferRow.reference, OfferRow.payload).where(OfferRow.reference.in_(wanted[start : start + _CHUNK]))
+        )
+        found.update({reference: payload for reference, payload in rows})
+    return found

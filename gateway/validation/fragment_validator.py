@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from lxml import etree
 
@@ -71,6 +72,10 @@ def explain_in_french(message: str) -> str:
         if match:
             return "Schéma LHÉO : " + template.format(*match.groups())
     return "Schéma LHÉO : " + plain
+
+
+class ValidatesFragments(Protocol):
+    def violations_in(self, document: bytes) -> list[SchemaViolation]: ...
 
 
 class FragmentValidator:

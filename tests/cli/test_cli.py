@@ -125,3 +125,18 @@ def test_demo_job_as_an_installed_command(tmp_path: Path, official_schema: etree
     again = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert again.returncode == 0, again.stderr
     assert sorted((workdir / "outbox").glob("*/*.xml")) == feeds
+
+
+def test_export_says_what_the_cache_reused_and_no_cache_forces_a_cold_run(config_file: Path, tmp_path: Path) -> None:
+    offers = _write(tmp_path / "offers.jsonl", base_offer(), base_offer("202611270002", ("00100002",)))
+    assert _run(config_file, "offers", "import", str(offers))[0] == 0
+    code, out = _run(config_file, "export", "-d", "intercarif", "--at", "2026-11-27T08:00:00Z")
+    assert code == 0 and "repris / recalculés" in out and "0 / 2" in out, out
+    code, out = _run(config_file, "export", "-d", "intercarif", "--at", "2026-11-28T08:00:00Z")
+    assert code == 0 and "2 / 0" in out, out
+    code, out = _run(config_file, "export", "-d", "intercarif", "--at", "2026-11-29T08:00:00Z", "--no-cache")
+    assert code == 0 and "0 / 2" in out, out
+    first, second, third = sorted((tmp_path / "outbox" / "intercarif").glob("*.xml"))
+    # The feeds differ only by their export time (the document's head), cached or not.
+    assert first.read_bytes().split(b"\n", 2)[2] == second.read_bytes().split(b"\n", 2)[2]
+    assert second.read_bytes().split(b"\n", 2)[2] == third.read_bytes().split(b"\n", 2)[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from gateway.outbox.feed_file import TEMP_PREFIX
+from gateway.pipeline.fragment_index import CACHE_FOLDER
 from gateway.store.database import Database
 from gateway.store.tables import FeedRow
 from tests.conftest import REPO
@@ -79,7 +82,13 @@ def outbox_state(database: Database, outbox: Path) -> tuple[list[Path], list[Pat
         listed = {Path(p).name for row in db.execute(select(FeedRow.path, FeedRow.gz_path)) for p in row}
     temporaries, unlisted = [], []
     for path in sorted(outbox.glob("*/*")):
-        if path.name.startswith(".tmp-"):
+        if path.parent.name == CACHE_FOLDER:
+            # The fragment cache: no temporary left, and an index only ever points into a listed feed.
+            if TEMP_PREFIX in path.name:
+                temporaries.append(path)
+            elif json.loads(path.read_text(encoding="utf-8").splitlines()[0])["xml"] not in listed | {None}:
+                unlisted.append(path)
+        elif path.name.startswith(".tmp-"):
             temporaries.append(path)
         elif path.name not in listed:
             unlisted.append(path)

@@ -1,0 +1,212 @@
+"""The fragment cache of one destination: where each offer's validated bytes sit in the last feed.
+
+The last feed itself holds the fragments (and its `.xml.gz` their deflate blocks, one per
+offer, byte-aligned): a side file, `<outbox>/.cache/<destination>.fragment-index`, lists for
+every offer of the last export, in feed order, what its decision depended on
+(`cache_keys`), the decision, and the lengths of its bytes in both files (offsets follow from
+the order). The next export copies the bytes of every offer whose signature is unchanged
+instead of parsing, rendering, validating and compressing it again; an entry whose inputs are
+all unchanged is written back verbatim.
+
+The index is written under a temporary name and renamed into place only once the export is
+recorded; its header names the feed files it points into and their sizes, and the index is
+ignored whenever they no longer match (a purged or damaged feed: the next export is cold).
+Format: a JSON header line, then one tab-separated line per offer (`Field` below).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from collections import OrderedDict
+from enum import IntEnum
+from pathlib import Path
+from typing import IO, Any
+
+from gateway.outbox.feed_file import TEMP_PREFIX
+from gateway.pipeline.cache_keys import CACHE_FORMAT
+
+CACHE_FOLDER = ".cache"  # in the outbox; a dot folder, never taken for a destination
+INDEX_SUFFIX = ".fragment-index"
+_LOOKAHEAD = 4096  # entries read ahead when an offer is new (or the store orders otherwise)
+
+
+class Field(IntEnum):
+    REFERENCE = 0
+    PAYLOAD = 1  # payload digest of the stored offer
+    PROBLEMS = 2  # digest of the problems stored at import
+    HISTORY = 3  # signature of the session history that made a difference
+    APPROVAL = 4  # signature of the operator's approval for this destination
+    DATED = 5  # what the rules read of the export date (campaign year, validity passed)
+    VERDICT = 6
+    XML_LENGTH = 7
+    GZ_LENGTH = 8
+    FRAGMENT_SHA = 9
+    DICTIONARY = 10  # digest of the fragment before it, which its deflate block refers back to
+    FACTS = 11  # cache_keys.OfferFacts, packed
+    EXPORTED = 12  # exported sessions "ref␟start␟end␞…"
+    DETAILS = 13  # JSON of reasons / problems / trace, or empty
+
+
+FIELDS = len(Field)
+
+
+class Entry:
+    """One line of an index, with the offsets its position gives it."""
+
+    __slots__ = ("fields", "gz_offset", "line", "xml_offset")
+
+    def __init__(self, line: str, xml_offset: int, gz_offset: int) -> None:
+        self.line = line
+        self.fields = line.rstrip("\n").split("\t")
+        self.xml_offset = xml_offset
+        self.gz_offset = gz_offset
+
+    @property
+    def reference(self) -> str:
+        return self.fields[Field.REFERENCE]
+
+    @property
+    def xml_span(self) -> tuple[int, int]:
+        return self.xml_offset, int(self.fields[Field.XML_LENGTH])
+
+    @property
+    def gz_span(self) -> tuple[int, int]:
+        return self.gz_offset, int(self.fields[Field.GZ_LENGTH])
+
+    def details(self) -> dict[str, Any]:
+        text = self.fields[Field.DETAILS]
+        return json.loads(text) if text else {}
+
+
+def entry_line(fields: list[str]) -> str:
+    return "\t".join(fields) + "\n"
+
+
+class IndexReader:
+    """Entries of the previous export, looked up in store order with a bounded window."""
+
+    def __init__(self, outbox: Path, destination: str, context: str) -> None:
+        self.path = outbox / CACHE_FOLDER / f"{destination}{INDEX_SUFFIX}"
+        self.folder = outbox / destination  # where the feeds it points into are
+        self.usable = False
+        self.xml_fd: int | None = None
+        self.gz_fd: int | None = None
+        self._file: IO[str] | None = None
+        self._window: OrderedDict[str, Entry] = OrderedDict()
+        self._xml_at = self._gz_at = 0
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            self._open(context)
+
+    def _open(self, context: str) -> None:
+        handle = open(self.path, encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._file = handle
+        header = json.loads(handle.readline())
+        if header["format"] != CACHE_FORMAT or header["context"] != context:
+            return  # another code version, schema, profile or setting: nothing is reusable
+        if header["xml"] is not None:
+            xml, gz = self.folder / header["xml"], self.folder / header["gz"]
+            if xml.stat().st_size != header["xml_size"] or gz.stat().st_size != header["gz_size"]:
+                return
+            self.xml_fd = os.open(xml, os.O_RDONLY)
+            self.gz_fd = os.open(gz, os.O_RDONLY)
+        self._xml_at, self._gz_at = header["xml_start"], header["gz_start"]
+        self.usable = True
+
+    def _next(self) -> Entry | None:
+        assert self._file is not None
+        line = self._file.readline()
+        if not line:
+            return None
+        entry = Entry(line, self._xml_at, self._gz_at)
+        if len(entry.fields) != FIELDS:
+            self.usable = False  # damaged: stop reusing from here on
+            return None
+        self._xml_at += int(entry.fields[Field.XML_LENGTH])
+        self._gz_at += int(entry.fields[Field.GZ_LENGTH])
+        return entry
+
+    def find(self, reference: str) -> Entry | None:
+        if not self.usable:
+            return None
+        found = self._window.pop(reference, None)
+        if found is not None:
+            return found
+        for _ in range(_LOOKAHEAD):
+            entry = self._next()
+            if entry is None:
+                break
+            if entry.reference == reference:
+                return entry
+            self._window[entry.reference] = entry
+            if len(self._window) > _LOOKAHEAD:
+                self._window.popitem(last=False)  # an offer no longer in the store
+        return None
+
+    def close(self) -> None:
+        for fd in (self.xml_fd, self.gz_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if self._file is not None:
+            self._file.close()
+        self.xml_fd = self.gz_fd = None
+        self.usable = False
+
+
+class IndexWriter:
+    """The new index, under a temporary name until `commit()`."""
+
+    def __init__(self, outbox: Path, destination: str, context: str) -> None:
+        """Call with the destination's export lock held: temporaries of a dead export go first."""
+        folder = outbox / CACHE_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.path = folder / f"{destination}{INDEX_SUFFIX}"
+        self._prefix = f"{destination}{INDEX_SUFFIX}{TEMP_PREFIX}"
+        for stale in folder.glob(f"{self._prefix}*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        self.context = context
+        self._tmp = folder / f"{self._prefix}{uuid.uuid4().hex}"
+        self._body = open(self._tmp, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115 - see abort()
+        self.write = self._body.write
+
+    def commit(self, feed: tuple[str, str, int, int] | None, starts: tuple[int, int]) -> None:
+        """Header first, in a second file then renamed: readers never see a partial index.
+
+        `feed`: (xml name, gz name, xml size, gz size), None when no feed was emitted;
+        `starts`: where the first fragment sits in each file (after the document head).
+        """
+        self._body.close()
+        final_tmp = self.folder / f"{self._prefix}{uuid.uuid4().hex}"
+        xml, gz, xml_size, gz_size = feed or (None, None, 0, 0)
+        header = {
+            "format": CACHE_FORMAT,
+            "context": self.context,
+            "xml": xml,
+            "gz": gz,
+            "xml_size": xml_size,
+            "gz_size": gz_size,
+            "xml_start": starts[0],
+            "gz_start": starts[1],
+        }
+        try:
+            with open(final_tmp, "w", encoding="utf-8") as out, open(self._tmp, "rb") as body:
+                out.write(json.dumps(header) + "\n")
+                out.flush()
+                shutil.copyfileobj(body, out.buffer, 1 << 20)
+            os.replace(final_tmp, self.path)
+        finally:
+            for tmp in (self._tmp, final_tmp):
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._body.close()  # closing twice is harmless
+        with contextlib.suppress(OSError):
+            self._tmp.unlink(missing_ok=True)
