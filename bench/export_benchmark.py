@@ -21,10 +21,10 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,12 +37,52 @@ WORKERS = 2
 EXPORTED_AT = datetime(2026, 11, 27, 8, 0, 0, tzinfo=UTC)
 
 
-def _peak_rss_mb() -> tuple[float, float]:
-    """(this process, largest child) peak resident set size in MB (Linux reports KiB)."""
-    return (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    )
+def _hwm_mb(pid: int | str = "self") -> float:
+    """Peak resident set size of one process's own memory (VmHWM, kB), 0 if it is gone.
+
+    Not `ru_maxrss`: Linux keeps that across exec, so a process started by a large one (this
+    benchmark after its import, a worker spawned by the export) would report its parent's size.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class _WorkerPeaks:
+    """Samples the export's worker processes (children of this one) while it runs."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = str(os.getpid())
+        while not self._stop.wait(0.25):
+            for status in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = status.read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if fields[1] == me:  # its parent is this process
+                    self.peak = max(self.peak, _hwm_mb(status.parent.name))
+
+    def __enter__(self) -> _WorkerPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _peak_rss_mb(workers: _WorkerPeaks | None = None) -> tuple[float, float]:
+    """(this process, largest worker) peak resident set size in MB."""
+    return _hwm_mb(), workers.peak if workers is not None else 0.0
 
 
 def _config(workdir: Path) -> Any:
@@ -64,15 +104,16 @@ def phase_export(workdir: Path, destinations: list[str], no_cache: bool, workers
     config.export.workers = workers
     database = Database(config.store.url)
     started = time.perf_counter()
-    results = run_export(
-        database,
-        config,
-        destinations=destinations,
-        exported_at=EXPORTED_AT + timedelta(minutes=minute),
-        no_cache=no_cache,
-    )
+    with _WorkerPeaks() as peaks:
+        results = run_export(
+            database,
+            config,
+            destinations=destinations,
+            exported_at=EXPORTED_AT + timedelta(minutes=minute),
+            no_cache=no_cache,
+        )
     seconds = time.perf_counter() - started
-    main_rss, worker_rss = _peak_rss_mb()
+    main_rss, worker_rss = _peak_rss_mb(peaks)
     return {
         "seconds": seconds,
         "offers": sum(r.exported for r in results),

@@ -25,9 +25,10 @@ from gateway.outbox.relay import enqueue
 from gateway.outbox.retention import apply_retention
 from gateway.pipeline.cache_keys import code_fingerprint, context_key, schema_fingerprint
 from gateway.pipeline.chunks import ChunkRunner
+from gateway.pipeline.destination_pass import DestinationPass, close_all, failure_note
 from gateway.pipeline.fragment_index import IndexReader, IndexWriter
 from gateway.pipeline.offer_decision import OfferDecision
-from gateway.pipeline.one_pass import DestinationPass, close_all, failure_note, run_pass
+from gateway.pipeline.one_pass import run_pass
 from gateway.pipeline.recording import (
     DestinationResult,
     empty_note,

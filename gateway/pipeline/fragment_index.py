@@ -24,7 +24,7 @@ import uuid
 from collections import OrderedDict
 from enum import IntEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from gateway.outbox.feed_file import TEMP_PREFIX
 from gateway.pipeline.cache_keys import CACHE_FORMAT
@@ -76,10 +76,6 @@ class Entry:
     @property
     def gz_span(self) -> tuple[int, int]:
         return self.gz_offset, int(self.fields[Field.GZ_LENGTH])
-
-    def details(self) -> dict[str, Any]:
-        text = self.fields[Field.DETAILS]
-        return json.loads(text) if text else {}
 
 
 def entry_line(fields: list[str]) -> str:

@@ -1,0 +1,136 @@
+"""One destination's share of an export pass: its feed writer, row spool and fragment caches.
+
+Fragments reach the feed either copied from the last feed (consecutive ones in one copy) or
+written anew; every deflate block is compressed with the fragment before it in *this* feed as
+dictionary, so whichever way a fragment came, the `.xml.gz` is the one a cold run writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gateway.faults import os_reason
+from gateway.lheo.document import DOCUMENT_TAIL, document_head
+from gateway.mapping.profiles import DestinationProfile
+from gateway.outbox.feed_file import FeedFileWriter, deflate_block
+from gateway.pipeline.chunks import Blob
+from gateway.pipeline.fragment_index import Entry, Field, IndexReader, IndexWriter
+from gateway.pipeline.offer_decision import OfferDecision
+from gateway.pipeline.recording import DestinationResult
+from gateway.pipeline.row_spool import RowSpool
+
+
+def failure_note(exc: OSError) -> str:
+    return f"export impossible : {os_reason(exc)} — aucun flux écrit, rien d'enregistré"
+
+
+@dataclass
+class DestinationPass:
+    """One destination's share of the pass: its feed writer, spool and caches (none for a dry run)."""
+
+    profile: DestinationProfile
+    context: str
+    result: DestinationResult
+    writer: FeedFileWriter | None = None
+    spool: RowSpool | None = None
+    cache_in: IndexReader | None = None
+    cache_out: IndexWriter | None = None
+    on_offer: Callable[[OfferDecision], None] | None = None
+    starts: tuple[int, int] = (0, 0)  # where the first fragment goes in the .xml and the .xml.gz
+    _copy: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # spans of the old feed not yet copied
+    last_sha: str = ""  # the fragment written last, which the next deflate block refers back to
+    _last_data: bytes | None = None
+    _last_span: tuple[int, int] = (0, 0)  # …or where it is in the old feed
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def live(self) -> bool:
+        return not self.result.error
+
+    def fail(self, exc: OSError) -> None:
+        """A disk fault fails this destination alone; the pass goes on for the others."""
+        self.result.error = self.result.note = failure_note(exc)
+        self.close()
+
+    def start(self, exported_at: datetime) -> None:
+        if self.writer is not None:
+            self.writer.write(document_head(exported_at))
+            self.starts = self.writer.positions
+
+    def _previous(self) -> bytes:
+        if self._last_data is None and self._last_span[1] and self.cache_in is not None:
+            assert self.cache_in.xml_fd is not None
+            self._last_data = os.pread(self.cache_in.xml_fd, self._last_span[1], self._last_span[0])
+        return self._last_data or b""
+
+    def copy(self, entry: Entry) -> bool:
+        """Reuse a cached fragment's bytes; False if its deflate block must be redone (another fragment before it)."""
+        fields = entry.fields
+        if fields[Field.DICTIONARY] != self.last_sha:
+            return False
+        (xml_offset, xml_length), (gz_offset, gz_length) = entry.xml_span, entry.gz_span
+        pending = self._copy
+        # Consecutive reused fragments sit side by side in the old feed: copied at once.
+        if pending[1] and pending[0] + pending[1] == xml_offset and pending[2] + pending[3] == gz_offset:
+            pending[1] += xml_length
+            pending[3] += gz_length
+        else:
+            self.flush_copies()
+            pending[:] = [xml_offset, xml_length, gz_offset, gz_length]
+        self.last_sha, self._last_data, self._last_span = fields[Field.FRAGMENT_SHA], None, (xml_offset, xml_length)
+        return True
+
+    def append(self, data: bytes, sha: str, blob: Blob | None = None) -> tuple[int, int]:
+        """Write a fragment (new, or reused with another one before it); returns (xml, gz) lengths."""
+        assert self.writer is not None
+        self.flush_copies()
+        if blob is not None and blob.dictionary_sha256 == self.last_sha:
+            deflated = blob.deflated
+        else:
+            deflated = deflate_block(data, self.writer.gzip_level, self._previous())
+        self.writer.write_block(data, deflated)
+        self.last_sha, self._last_data, self._last_span = sha, data, (0, 0)
+        return len(data), len(deflated)
+
+    def read_old(self, entry: Entry) -> bytes:
+        assert self.cache_in is not None and self.cache_in.xml_fd is not None
+        offset, length = entry.xml_span
+        return os.pread(self.cache_in.xml_fd, length, offset)
+
+    def flush_copies(self) -> None:
+        xml_offset, xml_length, gz_offset, gz_length = self._copy
+        if xml_length and self.writer is not None and self.cache_in is not None:
+            assert self.cache_in.xml_fd is not None and self.cache_in.gz_fd is not None
+            self.writer.copy_from(
+                self.cache_in.xml_fd, (xml_offset, xml_length), self.cache_in.gz_fd, (gz_offset, gz_length)
+            )
+        self._copy[:] = [0, 0, 0, 0]
+
+    def finish_bytes(self) -> None:
+        self.flush_copies()
+        if self.writer is not None and self.result.exported:
+            self.writer.write(DOCUMENT_TAIL)
+
+    def close(self) -> None:
+        """Release everything; what was not committed (a failure, an interruption) is removed."""
+        if self.cache_in is not None:
+            self.cache_in.close()
+        if self.writer is not None:
+            self.writer.abort()  # after a commit: nothing left to remove
+        if self.cache_out is not None:
+            self.cache_out.abort()
+        if self.spool is not None:
+            self.spool.close()
+
+
+def close_all(passes: list[DestinationPass]) -> None:
+    for dest in passes:
+        with contextlib.suppress(OSError):
+            dest.close()
