@@ -14,6 +14,7 @@ import errno
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,20 @@ MAX_DEPTH = 32
 # Python refuses to convert longer digit strings to int (CVE-2020-10735); no field needs even 20.
 MAX_INT_DIGITS = 100
 _BOM = b"\xef\xbb\xbf"
+# Fast paths (same results): without a run of MAX_INT_DIGITS + 1 digits no integer can be too long,
+# so the per-integer hook is not needed; without a \uD800–\uDFFF escape no lone surrogate can appear
+# (UTF-8 input cannot hold one), so the importer may skip its walk of every string.
+# (On the UTF-8 bytes: digits all turned into "0", then one substring search — several times
+# cheaper than a regex; str.translate would be far slower than either.)
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * (MAX_INT_DIGITS + 1)
+
+
+def _may_hold_long_integer(raw: bytes) -> bool:
+    return _LONG_RUN in raw.translate(_DIGITS_AS_ZERO)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 class InputFileError(Exception):
@@ -35,6 +50,7 @@ class InputFileError(Exception):
 class RawRecord:
     line: int  # 1-based line of the record in the file (1 for a whole-file JSON document)
     data: Any  # whatever JSON value stood there; the importer checks it is an object
+    surrogate_free: bool = False  # True when the text had no surrogate escape: no string to clean
 
 
 class _NotJson(ValueError):
@@ -89,11 +105,14 @@ def _json_message(exc: json.JSONDecodeError) -> str:
     return _JSON_MESSAGES.get(exc.msg, "syntaxe invalide")
 
 
-def _loads(text: str, where: str, *, document: bool = False) -> Any:
+def _loads(text: str, where: str, *, document: bool = False, long_integers: bool = True) -> Any:
     """Parse one JSON value; `where` names the file (and line) in the messages."""
     too_deep = f"{where} : JSON imbriqué trop profondément (plus de {MAX_DEPTH} niveaux)"
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
+        if not long_integers:  # the caller checked the text: no integer can exceed the limit
+            value = json.loads(text, parse_constant=_refuse_constant, parse_float=_parse_float)
+        else:
+            value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
     except json.JSONDecodeError as exc:
         line = f", ligne {exc.lineno}" if document else ""
         raise InputFileError(f"{where}{line} : JSON invalide ({_json_message(exc)}, colonne {exc.colno})") from exc
@@ -168,7 +187,9 @@ def _read_json_lines(path: Path) -> Iterator[RawRecord]:
                         f"colonne {exc.start + 1})"
                     ) from exc
                 if line.strip():
-                    yield RawRecord(number, _loads(line, f"{path}, ligne {number}"))
+                    free = _SURROGATE_ESCAPE.search(line) is None
+                    value = _loads(line, f"{path}, ligne {number}", long_integers=_may_hold_long_integer(raw))
+                    yield RawRecord(number, value, free)
         except OSError as exc:
             raise _open_error(path, exc) from exc
 

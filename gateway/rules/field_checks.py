@@ -29,7 +29,9 @@ _LONGITUDE = re.compile(r"-?((1[0-7][0-9]|[0-9]?[0-9])(\.[0-9]{1,15})?|180(\.0{1
 # What XML 1.0 cannot carry, plus C1 controls (always typing accidents in this data).
 # The same characters as JSON writes them: C0 controls escaped (\\u0001, \\b, \\f), the others as is.
 # A false alarm (a literal backslash-u in a text) only costs the field-by-field walk.
-_JSON_CONTROL = re.compile(r"\\u00[01][0-9a-fA-F]|\\[bf]|[\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# Two patterns rather than one alternation: each is then a fast scan (literal prefix, one class).
+_JSON_CONTROL_ESCAPE = re.compile(r"\\(?:u00[01][0-9a-fA-F]|[bf])")
+_JSON_CONTROL_CHAR = re.compile("[\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 _SESSION_PATH = re.compile(r"sessions\[([0-9]+)\]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 # Texts the LHÉO writer cleans (control characters removed): there a control character is a
@@ -61,8 +63,11 @@ _CODE_LISTS = (
 )
 
 
-def check_fields(offer: Offer, raw: Any = None) -> Iterator[Problem]:
-    """Problems of the fields above; `raw` (the record as received) is scanned for control characters."""
+def check_fields(offer: Offer, raw: Any = None, *, dumped: str | None = None) -> Iterator[Problem]:
+    """Problems of the fields above; `raw` (the record as received) is scanned for control characters.
+
+    `dumped`: `raw` already written as JSON without ASCII escaping (any key order or separators).
+    """
     yield from _check_codes(offer)
     yield from _check_diploma(offer)
     for path, label, web in (
@@ -78,7 +83,8 @@ def check_fields(offer: Offer, raw: Any = None) -> Iterator[Problem]:
             )
     yield from _check_coordinates(offer)
     record = raw if raw is not None else offer.model_dump(mode="json")
-    if not _JSON_CONTROL.search(json.dumps(record, ensure_ascii=False)):
+    text = dumped if dumped is not None and raw is not None else json.dumps(record, ensure_ascii=False)
+    if not _JSON_CONTROL_ESCAPE.search(text) and not _JSON_CONTROL_CHAR.search(text):
         return  # the usual case, decided on one string instead of walking every field
     session_refs = [session.reference for session in offer.sessions]
     for problem in _control_characters(record, "", None):

@@ -171,12 +171,16 @@ def normalize_rncp(v: str) -> str | None:
     return None if match is None else "RNCP" + match.group(1)
 
 
+# Whitespace (`\s` is str.isspace() on str patterns), C0 controls, DEL and C1 controls.
+_URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
 def url_problem(v: str) -> Code | None:
     """Absolute http(s) URL with a host, no whitespace or control character, ≤ 400 characters.
 
     The XSD types `urlweb` as a plain string, so "pas une url" would go out unnoticed.
     """
-    if len(v) > URL_MAX_LENGTH or any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in v):
+    if len(v) > URL_MAX_LENGTH or _URL_FORBIDDEN.search(v):
         return Code.URL_FORMAT
     try:
         parts = urlsplit(v)

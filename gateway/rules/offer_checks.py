@@ -30,15 +30,21 @@ MAX_WEB_LINKS = 3  # url-formation holds at most three urlweb
 
 
 def check_offer(
-    offer: Offer, rules: RulesSettings, raw: Any = None, *, geography: Geography | None = None
+    offer: Offer,
+    rules: RulesSettings,
+    raw: Any = None,
+    *,
+    geography: Geography | None = None,
+    dumped: str | None = None,
 ) -> list[Problem]:
     """All problems of one offer that can be found without the store.
 
-    `raw` is the record as received; `geography` defaults to the bundled snapshot.
+    `raw` is the record as received; `dumped` its JSON text when the caller has it (saves a dump);
+    `geography` defaults to the bundled snapshot.
     """
     return [
         *_all_checks(offer, rules),
-        *check_fields(offer, raw),
+        *check_fields(offer, raw, dumped=dumped),
         *consumer_field_problems(offer, geography or Geography.bundled()),
     ]
 

@@ -15,10 +15,23 @@ from typing import Any
 from gateway.problems import Problem
 
 
+class _Marks(dict[int, int | None]):
+    """`str.translate` table dropping combining marks, filled as characters are met."""
+
+    def __missing__(self, key: int) -> int | None:
+        value = None if unicodedata.combining(chr(key)) else key
+        self[key] = value
+        return value
+
+
+_MARKS = _Marks()
+
+
 def fold(text: str) -> str:
     """Lower case without diacritics: the form both the index and the queries use."""
-    plain = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in plain if not unicodedata.combining(char)).lower()
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text).translate(_MARKS).lower()
 
 
 def _strings(values: Iterable[Any]) -> list[str]:
