@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from gateway.outbox.feed_file import TEMP_PREFIX
-from gateway.pipeline.cache_keys import CACHE_FORMAT
+from gateway.pipeline.cache_keys import CACHE_FORMAT, OfferFacts
 
 CACHE_FOLDER = ".cache"  # in the outbox; a dot folder, never taken for a destination
 INDEX_SUFFIX = ".fragment-index"
@@ -114,15 +114,19 @@ class IndexReader:
 
     def _next(self) -> Entry | None:
         assert self._file is not None
-        line = self._file.readline()
-        if not line:
+        try:
+            line = self._file.readline()
+            if not line:
+                return None
+            entry = Entry(line, self._xml_at, self._gz_at)
+            if len(entry.fields) != FIELDS:
+                raise ValueError("wrong field count")
+            self._xml_at += int(entry.fields[Field.XML_LENGTH])
+            self._gz_at += int(entry.fields[Field.GZ_LENGTH])
+            OfferFacts.unpack(entry.fields[Field.FACTS])  # a damaged field must not reach the export
+        except ValueError:  # damaged (or not UTF-8): stop reusing from here on, the rest is rebuilt
+            self.usable = False
             return None
-        entry = Entry(line, self._xml_at, self._gz_at)
-        if len(entry.fields) != FIELDS:
-            self.usable = False  # damaged: stop reusing from here on
-            return None
-        self._xml_at += int(entry.fields[Field.XML_LENGTH])
-        self._gz_at += int(entry.fields[Field.GZ_LENGTH])
         return entry
 
     def find(self, reference: str) -> Entry | None:

@@ -197,3 +197,19 @@ def test_one_pass_parses_each_offer_once_for_every_destination(
     assert len(results) == 4 and sorted(parsed) == sorted(o["reference"] for o in _offers(4))
     assert (gateway.outbox / CACHE_FOLDER).is_dir()
     assert not list((gateway.outbox / "intercarif").glob(".tmp-*"))
+
+
+def test_a_damaged_index_is_ignored_from_the_damage_on(gateway: Gateway) -> None:
+    gateway.import_offers(*_offers(3))
+    _export(gateway, "intercarif", at=FIXED_TIME)
+    index = gateway.outbox / CACHE_FOLDER / "intercarif.fragment-index"
+    header, first, second, third = index.read_bytes().split(b"\n")[:4]
+    damaged = second.split(b"\t")
+    damaged[7] = b"not-a-length"
+    index.write_bytes(b"\n".join([header, first, b"\t".join(damaged), third, b""]))
+    warm = _export(gateway, "intercarif")["intercarif"]
+    assert (warm.reused, warm.rebuilt, warm.exported) == (1, 2, 3)  # reused up to the damage
+    assert _bytes(warm) == _bytes(_export(gateway, "intercarif", no_cache=True)["intercarif"])
+    index.write_bytes(index.read_bytes().replace(b"\t", b"\t\xff", 1))  # not UTF-8 any more
+    again = _export(gateway, "intercarif", at=LATER + timedelta(days=1))["intercarif"]
+    assert (again.reused, again.rebuilt, again.exported) == (0, 3, 3)
