@@ -23,12 +23,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.measure import WorkerPeaks, hwm_mb, run_phase
 
 REPO = Path(__file__).resolve().parents[1]
 DESTINATION = "intercarif"  # takes every offer: the one compared with the peer
@@ -37,52 +37,9 @@ WORKERS = 2
 EXPORTED_AT = datetime(2026, 11, 27, 8, 0, 0, tzinfo=UTC)
 
 
-def _hwm_mb(pid: int | str = "self") -> float:
-    """Peak resident set size of one process's own memory (VmHWM, kB), 0 if it is gone.
-
-    Not `ru_maxrss`: Linux keeps that across exec, so a process started by a large one (this
-    benchmark after its import, a worker spawned by the export) would report its parent's size.
-    """
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-class _WorkerPeaks:
-    """Samples the export's worker processes (children of this one) while it runs."""
-
-    def __init__(self) -> None:
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = str(os.getpid())
-        while not self._stop.wait(0.25):
-            for status in Path("/proc").glob("[0-9]*/stat"):
-                try:
-                    fields = status.read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if fields[1] == me:  # its parent is this process
-                    self.peak = max(self.peak, _hwm_mb(status.parent.name))
-
-    def __enter__(self) -> _WorkerPeaks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def _peak_rss_mb(workers: _WorkerPeaks | None = None) -> tuple[float, float]:
+def _peak_rss_mb(workers: WorkerPeaks | None = None) -> tuple[float, float]:
     """(this process, largest worker) peak resident set size in MB."""
-    return _hwm_mb(), workers.peak if workers is not None else 0.0
+    return hwm_mb(), workers.peak if workers is not None else 0.0
 
 
 def _config(workdir: Path) -> Any:
@@ -104,7 +61,7 @@ def phase_export(workdir: Path, destinations: list[str], no_cache: bool, workers
     config.export.workers = workers
     database = Database(config.store.url)
     started = time.perf_counter()
-    with _WorkerPeaks() as peaks:
+    with WorkerPeaks() as peaks:
         results = run_export(
             database,
             config,
@@ -177,17 +134,7 @@ def phase_peer(workdir: Path) -> dict[str, Any]:
 
 
 def _run_phase(workdir: Path, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.export_benchmark", "--workdir", str(workdir), "--phase", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"phase {args} failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_phase("bench.export_benchmark", "--workdir", str(workdir), "--phase", *args)
 
 
 def _export(workdir: Path, destinations: list[str], *, cold: bool, workers: int, minute: int) -> dict[str, Any]:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.measure import hwm_mb, run_phase
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_NEW_S = 20.0  # 100,000 new offers
@@ -46,23 +45,12 @@ def phase_import(workdir: Path, source: Path) -> dict[str, Any]:
         "cpu_seconds": (spent.user - cpu.user) + (spent.system - cpu.system),
         "records": len(report.results),
         "counts": {outcome.value: count for outcome, count in sorted(report.counts().items())},
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": hwm_mb(),
     }
 
 
 def _run_phase(workdir: Path, source: Path) -> dict[str, Any]:
-    command = ["-m", "bench.import_benchmark", "--phase", "import", "--workdir", str(workdir), "--source", str(source)]
-    done = subprocess.run(
-        [sys.executable, *command],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"import failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_phase("bench.import_benchmark", "--phase", "import", "--workdir", str(workdir), "--source", str(source))
 
 
 def _line(label: str, result: dict[str, Any], target: float) -> str:

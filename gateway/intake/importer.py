@@ -30,18 +30,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
-from pydantic import ValidationError
 from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.orm import Session
 
 from gateway.config import RulesSettings
-from gateway.intake.input_errors import problems_from_validation_error
 from gateway.intake.last_valid import accepted_references, held_row, rejected_digests, save_rejected
-from gateway.intake.models import Offer
-from gateway.intake.reader import read_records
-from gateway.intake.safe_values import value_problems, without_surrogates
-from gateway.problems import Code, Problem, error, warning
-from gateway.rules.offer_checks import check_offer
+from gateway.intake.prepare import BatchResolver, Prepared, Recalled, canonical_json, duplicate_key
+from gateway.intake.reader import RawLine, RawRecord, read_entries
+from gateway.intake.recall import RecordDigests
+from gateway.problems import Code, Problem, warning
 from gateway.rules.store_checks import (
     duplicate_warning,
     session_history_problems,
@@ -90,23 +87,7 @@ class ImportReport:
         return Counter(result.outcome for result in self.results)
 
 
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
 BATCH_SIZE = 500
-
-
-@dataclass
-class _Prepared:
-    """A record after parsing and the rules that need no store."""
-
-    line: int
-    data: Any
-    reference: str | None
-    offer: Offer | None
-    problems: list[Problem]
-    payload: str = ""  # canonical JSON of `data`, computed once (stored, hashed, scanned for controls)
 
 
 @dataclass
@@ -125,6 +106,7 @@ class _FileState:
     pending: list[tuple[int, str | None, Outcome | None, list[Problem], bool]] = field(default_factory=list)
     valid: set[str] = field(default_factory=set)  # references whose stored version is valid
     kept: dict[str, tuple[str, str]] = field(default_factory=dict)  # rejected updates kept: digest, problems
+    recalled: set[str] = field(default_factory=set)  # rows left as they are, their record recognised
 
 
 @contextmanager
@@ -142,59 +124,43 @@ def _fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def import_file(database: Database, path: Path, rules: RulesSettings, *, now: datetime | None = None) -> ImportReport:
-    """Import every record of `path` in one transaction, working by batches of store look-ups."""
+def import_file(
+    database: Database, path: Path, rules: RulesSettings, *, now: datetime | None = None, recall: bool = True
+) -> ImportReport:
+    """Import every record of `path` in one transaction, working by batches of store look-ups.
+
+    `recall=False` parses every record, even those recognised unchanged (gateway.intake.recall).
+    """
     state = _FileState(str(path), now or datetime.now(UTC))
+    resolver = BatchResolver(path, rules, RecordDigests(rules), recall=recall)
     with _fewer_collections(), database.session() as db, db.begin():
-        batch: list[_Prepared] = []
-        for record in read_records(path):
-            batch.append(_prepare(record.line, record.data, rules, surrogate_free=record.surrogate_free))
-            if len(batch) >= BATCH_SIZE:
-                _import_batch(db, batch, state)
-                batch = []
-        _import_batch(db, batch, state)
+        entries: list[RawRecord | RawLine] = []
+        for entry in read_entries(path):
+            entries.append(entry)
+            if len(entries) >= BATCH_SIZE:
+                _import_batch(db, resolver.resolve(db, entries, state.lines), state)
+                entries = []
+        _import_batch(db, resolver.resolve(db, entries, state.lines), state)
         _recheck_duplicates(db, state)
     return _report(state)
 
 
-def _prepare(line: int, data: Any, rules: RulesSettings, *, surrogate_free: bool = False) -> _Prepared:
-    # Lone surrogates first: no store can hold them, not even in a rejection's message.
-    # (The reader says when the text had none: the walk of every string is then skipped.)
-    unsafe: list[Problem] = []
-    if not surrogate_free:
-        data, unsafe = without_surrogates(data)
-    if not isinstance(data, dict):
-        problem = error(Code.INPUT_INVALID, "", "L'enregistrement n'est pas un objet JSON décrivant une offre.")
-        return _Prepared(line, data, None, None, [problem])
-    reference = data.get("reference")
-    # A reference with a NUL could not be a key in PostgreSQL: kept apart, like an absent one.
-    usable = (
-        isinstance(reference, str)
-        and reference.strip()
-        and "\x00" not in reference
-        and not any(p.path == "reference" for p in unsafe)
-    )
-    reference = reference if usable else None
-    try:
-        offer = Offer.model_validate(data)
-    except ValidationError as exc:
-        problems = unsafe + problems_from_validation_error(exc)
-        if reference is None and not any(p.path == "reference" for p in problems):
-            problems.insert(0, error(Code.INPUT_MISSING_FIELD, "reference", "La référence formation est absente."))
-        return _Prepared(line, data, reference, None, problems, canonical_json(data))
-    payload = canonical_json(data)
-    problems = unsafe + value_problems(offer, data) + check_offer(offer, rules, data, dumped=payload)
-    return _Prepared(line, data, reference, offer, problems, payload)
+def _recall(item: Recalled, state: _FileState) -> None:
+    """The row stays as it is: it counts as stored before the file, and unchanged."""
+    reference, stored = item.reference, item.row.state
+    state.before[reference] = stored
+    state.written.add(reference)
+    state.lines.setdefault(reference, []).append(item.line)
+    (state.valid.add if item.row.accepted else state.valid.discard)(reference)
+    state.final[reference] = (stored.payload_sha256, stored.problems, item.row.accepted)
+    state.pending.append((item.line, reference, None, [], False))
+    state.recalled.add(reference)
 
 
-def duplicate_key(offer: Offer) -> str:
-    """Offers sharing this key (certification + formateur) are compared for duplicates."""
-    return f"{offer.certifinfo}|{offer.effective_formateur.siret}"
-
-
-def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> None:
-    if not batch:
+def _import_batch(db: Session, records: list[Prepared | Recalled], state: _FileState) -> None:
+    if not records:
         return
+    batch = [item for item in records if isinstance(item, Prepared)]
     offers = [item.offer for item in batch if item.offer is not None]
     new_refs = [item.reference for item in batch if item.reference and item.reference not in state.before]
     stored = stored_states(db, new_refs)
@@ -217,7 +183,11 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
     claims: dict[str, str] = {}  # session reference → formation claiming it in this batch
     released: list[str] = []
     rejections: list[dict[str, Any]] = []
-    for item in batch:
+    digests: list[dict[str, Any]] = []  # unchanged rows computed from another record (or before 0009)
+    for item in records:
+        if isinstance(item, Recalled):
+            _recall(item, state)
+            continue
         problems = list(item.problems)
         if item.offer is not None:
             problems += session_history_problems(item.offer, history)
@@ -279,6 +249,8 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
             # Unchanged record: the row stays as it is (its duplicate warnings are rechecked at the end).
             state.final[item.reference] = (before.payload_sha256, before.problems, row["accepted"])
             state.pending.append((item.line, item.reference, None, problems, False))
+            if item.digest != before.intake_digest:
+                digests.append({"reference": item.reference, "intake_digest": item.digest})
             continue
         if item.reference in state.written:
             inserts.pop(item.reference, None)
@@ -306,6 +278,8 @@ def _import_batch(db: Session, batch: list[_Prepared], state: _FileState) -> Non
         db.execute(update(OfferRow), [row | {"reference": ref} for ref, row in updates.items()])
     if rejections:
         db.execute(insert(ImportRejectionRow), rejections)
+    if digests:  # the next import of the same record recalls it
+        db.execute(update(OfferRow), digests)
     if held_updates or cleared:
         save_rejected(db, held_updates, cleared)
 
@@ -365,8 +339,9 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
                 digest, _, accepted = state.final[offer.reference]
                 state.final[offer.reference] = (digest, problems, accepted)
     # Offers of the file that are not live (archived, deleted) are compared with nobody.
+    # (Recalled rows are left out: their warnings were right when written, and no look-alike changed.)
     for reference, (digest, stored, accepted) in list(state.final.items()):
-        if reference in seen or '"DUPLICATE_SUSPECTED"' not in stored:
+        if reference in seen or reference in state.recalled or '"DUPLICATE_SUSPECTED"' not in stored:
             continue
         cleared = _without_duplicate_warning(stored)
         state.final[reference] = (digest, cleared, accepted)
@@ -403,7 +378,7 @@ def _report(state: _FileState) -> ImportReport:
     return report
 
 
-def _row_values(item: _Prepared, problems: list[Problem], source: str, now: datetime) -> dict[str, Any]:
+def _row_values(item: Prepared, problems: list[Problem], source: str, now: datetime) -> dict[str, Any]:
     offer, data = item.offer, item.data
     payload = item.payload or canonical_json(data)
     status = data.get("status")
@@ -423,6 +398,7 @@ def _row_values(item: _Prepared, problems: list[Problem], source: str, now: date
         "problems": dump_problems(problems),
         "source": f"{source}:{item.line}",
         "updated_at": now,
+        "intake_digest": item.digest,
         **search_columns(data, problems),
     }
 

@@ -161,37 +161,65 @@ def _looks_like_json_lines(path: Path, head: bytes) -> bool:
     return not head.removeprefix(_BOM).lstrip().startswith(b"[")
 
 
+@dataclass(frozen=True)
+class RawLine:
+    """A JSON Lines record as read, not parsed yet: the importer may recognise it first."""
+
+    line: int
+    raw: bytes  # the line's bytes, without the byte order mark
+
+
 def read_records(path: Path) -> Iterator[RawRecord]:
+    for entry in read_entries(path):
+        if isinstance(entry, RawLine):
+            record = parse_line(path, entry)
+            if record is not None:
+                yield record
+        else:
+            yield entry
+
+
+def read_entries(path: Path) -> Iterator[RawRecord | RawLine]:
+    """The file's records: JSON Lines as raw lines (parse them with `parse_line`), others parsed."""
     head = _head(path)  # also checks, before anything is imported, that the file can be read
     if _looks_like_json_lines(path, head):
-        yield from _read_json_lines(path)
+        yield from _read_lines(path)
     else:
         yield from _read_json_document(path)
 
 
-def _read_json_lines(path: Path) -> Iterator[RawRecord]:
+def _read_lines(path: Path) -> Iterator[RawLine]:
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise _open_error(path, exc) from exc
     with handle:
         try:
-            # Bytes, decoded line by line: a text stream decodes ahead in chunks, and would blame
-            # the wrong line for an invalid byte.
             for number, raw in enumerate(handle, start=1):
-                try:
-                    line = (raw.removeprefix(_BOM) if number == 1 else raw).decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise InputFileError(
-                        f"{path}, ligne {number} : le fichier n'est pas encodé en UTF-8 (octet invalide en "
-                        f"colonne {exc.start + 1})"
-                    ) from exc
-                if line.strip():
-                    free = _SURROGATE_ESCAPE.search(line) is None
-                    value = _loads(line, f"{path}, ligne {number}", long_integers=_may_hold_long_integer(raw))
-                    yield RawRecord(number, value, free)
+                if number == 1:
+                    raw = raw.removeprefix(_BOM)
+                if raw.strip():  # (a line of other Unicode blanks is skipped by `parse_line`)
+                    yield RawLine(number, raw)
         except OSError as exc:
             raise _open_error(path, exc) from exc
+
+
+def parse_line(path: Path, entry: RawLine) -> RawRecord | None:
+    """Parse one JSON Lines record (None for a blank line); `InputFileError` names file and line."""
+    # Bytes, decoded line by line: a text stream decodes ahead in chunks, and would blame the
+    # wrong line for an invalid byte.
+    try:
+        line = entry.raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path}, ligne {entry.line} : le fichier n'est pas encodé en UTF-8 (octet invalide en "
+            f"colonne {exc.start + 1})"
+        ) from exc
+    if not line.strip():
+        return None
+    free = _SURROGATE_ESCAPE.search(line) is None
+    value = _loads(line, f"{path}, ligne {entry.line}", long_integers=_may_hold_long_integer(entry.raw))
+    return RawRecord(entry.line, value, free)
 
 
 def _read_json_document(path: Path) -> Iterator[RawRecord]:

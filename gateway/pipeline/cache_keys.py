@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import gateway
+from gateway.code_version import files_digest
 from gateway.config import GatewayConfig
 from gateway.intake.models import Offer
 from gateway.mapping.profiles import DestinationProfile
@@ -110,26 +110,10 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
 
 
-def _files_digest(files: Iterable[Path], root: Path) -> str:
-    sha = hashlib.sha256()
-    for path in sorted(files):
-        sha.update(str(path.relative_to(root)).encode() + b"\0")
-        sha.update(path.read_bytes())
-        sha.update(b"\0")
-    return sha.hexdigest()
-
-
-def code_fingerprint() -> str:
-    """Digest of the gateway package's sources and data: any code change gives another."""
-    root = Path(gateway.__file__).resolve().parent
-    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
-    return _files_digest(files, root)
-
-
 def schema_fingerprint(schema_path: Path) -> str:
     """The configured XSD and every schema beside it (it may include or import them)."""
     folder = schema_path.resolve().parent
-    return _files_digest({schema_path.resolve(), *folder.glob("*.xsd")}, folder)
+    return files_digest({schema_path.resolve(), *folder.glob("*.xsd")}, folder)
 
 
 def context_key(profile: DestinationProfile, config: GatewayConfig, code: str, schema: str) -> str:

@@ -17,13 +17,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gateway.code_version import code_fingerprint
 from gateway.config import GatewayConfig
 from gateway.mapping.profiles import load_profiles
 from gateway.outbox.feed_file import FeedFileWriter, WrittenFeed
 from gateway.outbox.leftovers import export_lock, remove_leftovers, sweep_idle_destinations
 from gateway.outbox.relay import enqueue
 from gateway.outbox.retention import apply_retention
-from gateway.pipeline.cache_keys import code_fingerprint, context_key, schema_fingerprint
+from gateway.pipeline.cache_keys import context_key, schema_fingerprint
 from gateway.pipeline.chunks import ChunkRunner
 from gateway.pipeline.destination_pass import DestinationPass, close_all, failure_note
 from gateway.pipeline.fragment_index import IndexReader, IndexWriter

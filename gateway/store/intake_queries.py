@@ -28,18 +28,23 @@ class StoredState:
     payload_sha256: str
     problems: str
     duplicate_key: str | None
+    intake_digest: str | None = None  # the record it was computed from (gateway.intake.recall)
 
 
 def stored_states(db: Session, references: Iterable[str]) -> dict[str, StoredState]:
     found: dict[str, StoredState] = {}
     for chunk in _chunks(references):
         rows = db.execute(
-            select(OfferRow.reference, OfferRow.payload_sha256, OfferRow.problems, OfferRow.duplicate_key).where(
-                OfferRow.reference.in_(chunk)
-            )
+            select(
+                OfferRow.reference,
+                OfferRow.payload_sha256,
+                OfferRow.problems,
+                OfferRow.duplicate_key,
+                OfferRow.intake_digest,
+            ).where(OfferRow.reference.in_(chunk))
         )
-        for reference, digest, problems, key in rows:
-            found[reference] = StoredState(digest, problems, key)
+        for reference, digest, problems, key, intake in rows:
+            found[reference] = StoredState(digest, problems, key, intake)
     return found
 
 

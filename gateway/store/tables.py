@@ -46,6 +46,9 @@ class OfferRow(Base):
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     first_imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The import record (its bytes, the code and rules in force) this row was last computed from
+    # (gateway.intake.recall): the same record again is recognised without being parsed.
+    intake_digest: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
 
     # Exports read validated offers page by page in reference order: with this index each page
     # is a range scan, instead of sorting every validated offer again for every page.
