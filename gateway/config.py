@@ -103,6 +103,12 @@ class LheoSettings(_Settings):
     public_page_url: str = Field(default="", pattern=r"^(https?://[^\s\"<>]*\{reference\}[^\s\"<>]*)?$")
 
 
+class IntakeSettings(_Settings):
+    # Worker processes preparing the records of an import (parse, rules); 0 = one per core for
+    # JSON Lines files of 8 MB or more (≈ 1,500 offers), 1 = always in the importing process.
+    workers: int = Field(default=0, ge=0, le=64)
+
+
 class ExportSettings(_Settings):
     # Profiles (files of the mappings folder) to export; empty means every profile.
     destinations: list[str] = Field(default_factory=list)
@@ -160,6 +166,7 @@ class GatewayConfig(_Settings):
     mappings_path: Path = Path("../mappings")
     rules: RulesSettings = Field(default_factory=RulesSettings)
     lheo: LheoSettings = Field(default_factory=LheoSettings)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     destinations: dict[str, DestinationSettings] = Field(default_factory=dict)
     web: WebSettings = Field(default_factory=WebSettings)

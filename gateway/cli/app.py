@@ -107,7 +107,7 @@ def offers_import(
     context = command_context(ctx)
     database = context.database()
     try:
-        report = import_file(database, file, context.config.rules)
+        report = import_file(database, file, context.config.rules, workers=context.config.intake.workers)
     except InputFileError as exc:
         raise context.fail(f"{exc} — aucune offre n'a été importée.") from exc
     finally:

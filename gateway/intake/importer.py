@@ -19,7 +19,6 @@ the first time:
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -34,17 +33,16 @@ from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.orm import Session
 
 from gateway.config import RulesSettings
+from gateway.intake.batches import PARALLEL_BYTES, Recalled, RecordBatches
 from gateway.intake.last_valid import accepted_references, held_row, rejected_digests, save_rejected
-from gateway.intake.prepare import BatchResolver, Prepared, Recalled, canonical_json, duplicate_key
-from gateway.intake.reader import RawLine, RawRecord, read_entries
+from gateway.intake.prepare import Prepared
+from gateway.intake.reader import looks_like_json_lines, read_entries
 from gateway.intake.recall import RecordDigests
 from gateway.problems import Code, Problem, warning
 from gateway.rules.store_checks import (
     duplicate_warning,
     session_history_problems,
     session_owner_problems,
-    session_spans,
-    session_starts,
     spans_overlap,
 )
 from gateway.store.database import Database
@@ -56,8 +54,9 @@ from gateway.store.intake_queries import (
     stored_states,
 )
 from gateway.store.queries import dump_problems, load_problems_json, session_history
-from gateway.store.search_fields import problem_codes_column, search_columns
+from gateway.store.search_fields import problem_codes_column
 from gateway.store.tables import ImportRejectionRow, OfferRow, SessionOwnerRow
+from gateway.worker_pool import cores
 
 
 class Outcome(StrEnum):
@@ -107,6 +106,7 @@ class _FileState:
     valid: set[str] = field(default_factory=set)  # references whose stored version is valid
     kept: dict[str, tuple[str, str]] = field(default_factory=dict)  # rejected updates kept: digest, problems
     recalled: set[str] = field(default_factory=set)  # rows left as they are, their record recognised
+    rewritten: set[str] = field(default_factory=set)  # stored rows this file has updated so far
 
 
 @contextmanager
@@ -125,24 +125,34 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def import_file(
-    database: Database, path: Path, rules: RulesSettings, *, now: datetime | None = None, recall: bool = True
+    database: Database,
+    path: Path,
+    rules: RulesSettings,
+    *,
+    now: datetime | None = None,
+    recall: bool = True,
+    workers: int = 0,
 ) -> ImportReport:
     """Import every record of `path` in one transaction, working by batches of store look-ups.
 
-    `recall=False` parses every record, even those recognised unchanged (gateway.intake.recall).
+    `recall=False` parses every record, even those recognised unchanged (gateway.intake.recall);
+    `workers`: processes preparing records (0: one per core for files of more than a few MB).
     """
     state = _FileState(str(path), now or datetime.now(UTC))
-    resolver = BatchResolver(path, rules, RecordDigests(rules), recall=recall)
-    with _fewer_collections(), database.session() as db, db.begin():
-        entries: list[RawRecord | RawLine] = []
-        for entry in read_entries(path):
-            entries.append(entry)
-            if len(entries) >= BATCH_SIZE:
-                _import_batch(db, resolver.resolve(db, entries, state.lines), state)
-                entries = []
-        _import_batch(db, resolver.resolve(db, entries, state.lines), state)
+    source = RecordBatches(path, rules, RecordDigests(rules), recall=recall, workers=workers or _auto_workers(path))
+    with _fewer_collections(), source, database.session() as db, db.begin():
+        for records in source.batches(db, read_entries(path), state.lines, size=BATCH_SIZE):
+            _import_batch(db, records, state)
         _recheck_duplicates(db, state)
     return _report(state)
+
+
+def _auto_workers(path: Path) -> int:
+    try:
+        large = path.stat().st_size >= PARALLEL_BYTES and looks_like_json_lines(path)
+    except OSError:
+        large = False  # read_entries names the problem
+    return cores() if large else 1
 
 
 def _recall(item: Recalled, state: _FileState) -> None:
@@ -161,7 +171,7 @@ def _import_batch(db: Session, records: list[Prepared | Recalled], state: _FileS
     if not records:
         return
     batch = [item for item in records if isinstance(item, Prepared)]
-    offers = [item.offer for item in batch if item.offer is not None]
+    offers = [item.offer for item in batch if item.offer is not None]  # their sessions
     new_refs = [item.reference for item in batch if item.reference and item.reference not in state.before]
     stored = stored_states(db, new_refs)
     state.valid.update(accepted_references(db, new_refs))  # stored versions a rejected update must not replace
@@ -213,7 +223,7 @@ def _import_batch(db: Session, records: list[Prepared | Recalled], state: _FileS
                 {
                     "source": state.source,
                     "line": item.line,
-                    "raw": canonical_json(item.data),
+                    "raw": item.payload,
                     "problems": dump_problems(problems),
                     "rejected_at": state.now,
                 }
@@ -245,7 +255,9 @@ def _import_batch(db: Session, records: list[Prepared | Recalled], state: _FileS
         else:
             state.valid.discard(item.reference)
         before = state.before.get(item.reference)
-        if before is not None and item.reference not in updates and _same_as_stored(before, row):
+        # (Not when an earlier record of the file rewrote the row: this one must be written back.)
+        rewritten = item.reference in updates or item.reference in state.rewritten
+        if before is not None and not rewritten and _same_as_stored(before, row):
             # Unchanged record: the row stays as it is (its duplicate warnings are rechecked at the end).
             state.final[item.reference] = (before.payload_sha256, before.problems, row["accepted"])
             state.pending.append((item.line, item.reference, None, problems, False))
@@ -276,6 +288,7 @@ def _import_batch(db: Session, records: list[Prepared | Recalled], state: _FileS
         state.written.update(inserts)
     if updates:
         db.execute(update(OfferRow), [row | {"reference": ref} for ref, row in updates.items()])
+        state.rewritten.update(updates)
     if rejections:
         db.execute(insert(ImportRejectionRow), rejections)
     if digests:  # the next import of the same record recalls it
@@ -379,29 +392,13 @@ def _report(state: _FileState) -> ImportReport:
 
 
 def _row_values(item: Prepared, problems: list[Problem], source: str, now: datetime) -> dict[str, Any]:
-    offer, data = item.offer, item.data
-    payload = item.payload or canonical_json(data)
-    status = data.get("status")
     return {
         "reference": item.reference,
-        "bo_status": offer.status.value if offer else (status if isinstance(status, str) else None),
-        # Display columns hold no NUL (PostgreSQL texts refuse it; the payload keeps it, escaped).
-        "title": _text_or_none(offer.title if offer else data.get("title")),
-        "certifinfo": _text_or_none(offer.certifinfo if offer else data.get("certifinfo")),
-        "duplicate_key": _text_or_none(duplicate_key(offer)) if offer else None,
-        "session_references": _text_or_none(" ".join(s.reference for s in offer.sessions)) or "" if offer else "",
-        "session_starts": " ".join(sorted(session_starts(offer))) if offer else "",
-        "session_spans": " ".join(session_spans(offer)) if offer else "",
-        "payload": payload,
-        "payload_sha256": hashlib.sha256(payload.encode()).hexdigest(),
-        "accepted": offer is not None and not any(p.blocks_offer for p in problems),
+        **item.columns,
+        "accepted": item.offer is not None and not any(p.blocks_offer for p in problems),
         "problems": dump_problems(problems),
+        "problem_codes": problem_codes_column(p.code.value for p in problems),
         "source": f"{source}:{item.line}",
         "updated_at": now,
         "intake_digest": item.digest,
-        **search_columns(data, problems),
     }
-
-
-def _text_or_none(value: Any) -> str | None:
-    return value.replace("\x00", "") if isinstance(value, str) else None

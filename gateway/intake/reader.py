@@ -153,12 +153,15 @@ def _head(path: Path) -> bytes:
         raise _open_error(path, exc) from exc
 
 
-def _looks_like_json_lines(path: Path, head: bytes) -> bool:
+def looks_like_json_lines(path: Path, head: bytes | None = None) -> bool:
+    """JSON Lines by its name (.jsonl, .ndjson) or, unless named .json, by not opening with `[`."""
+    if head is None and path.suffix.lower() not in {".jsonl", ".ndjson", ".json"}:
+        head = _head(path)
     if path.suffix.lower() in {".jsonl", ".ndjson"}:
         return True
     if path.suffix.lower() == ".json":
         return False
-    return not head.removeprefix(_BOM).lstrip().startswith(b"[")
+    return not (head or b"").removeprefix(_BOM).lstrip().startswith(b"[")
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ def read_records(path: Path) -> Iterator[RawRecord]:
 def read_entries(path: Path) -> Iterator[RawRecord | RawLine]:
     """The file's records: JSON Lines as raw lines (parse them with `parse_line`), others parsed."""
     head = _head(path)  # also checks, before anything is imported, that the file can be read
-    if _looks_like_json_lines(path, head):
+    if looks_like_json_lines(path, head):
         yield from _read_lines(path)
     else:
         yield from _read_json_document(path)

@@ -8,14 +8,6 @@ the feed and its gzip are byte-identical whatever the parallelism or the cache r
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import multiprocessing
-import os
-import signal
-import sys
-import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,6 +24,7 @@ from gateway.rules.geography import Geography
 from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.queries import StoredOffer
 from gateway.validation.fragment_validator import FragmentValidator, SchemaViolation
+from gateway.worker_pool import start_pool
 
 CHUNK_SIZE = 250
 
@@ -147,30 +140,6 @@ class _WorkerValidators:
         return cls.cache[schema_path]
 
 
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_PARENT_POLL_SECONDS = 0.5
-
-
-def _poll_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(_PARENT_POLL_SECONDS)
-    os._exit(1)  # the export is gone (killed): rendering for nobody helps no one
-
-
-def die_with_parent(parent: int) -> None:
-    """Worker initializer: a killed export (even by SIGKILL) takes its workers with it.
-
-    On Linux the kernel sends SIGKILL to the worker when the parent dies (PR_SET_PDEATHSIG);
-    elsewhere, and as a fallback, a daemon thread notices the worker was re-parented.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
-    threading.Thread(target=_poll_parent, args=(parent,), name="watch-export", daemon=True).start()
-
-
 def _process_in_worker(job: ExportJob, chunk: Chunk) -> ChunkResult:
     # The geography snapshot is loaded once per worker process, not sent with every chunk.
     return process_chunk(job, chunk, _WorkerValidators.get(job.schema_path), Geography.bundled())
@@ -214,13 +183,7 @@ class ChunkRunner:
                 yield chunk, process_chunk(job, chunk, validator, self._geography)
             return
         if self._pool is None:
-            # spawn: workers start clean, without the parent's open database connections.
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=die_with_parent,
-                initargs=(os.getpid(),),
-            )
+            self._pool = start_pool(self.workers)
         in_flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
         for chunk in chunks:
             if chunk.offers:

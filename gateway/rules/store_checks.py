@@ -15,10 +15,29 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.intake.models import Offer, Place
 from gateway.problems import Code, Problem, session_error, warning
 from gateway.rules.lheo_dates import DateProblem, parse_lheo_date
+
+
+class DatedSession(Protocol):
+    @property
+    def reference(self) -> str: ...
+    @property
+    def start(self) -> str | None: ...
+    @property
+    def end(self) -> str | None: ...
+
+
+class SessionsOf(Protocol):
+    """What the session rules read of an offer (the model, or its sessions sent back by a worker)."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def sessions(self) -> Sequence[DatedSession]: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +47,7 @@ class ExportedSessionDates:
     end: str
 
 
-def session_history_problems(offer: Offer, history: Mapping[str, ExportedSessionDates]) -> list[Problem]:
+def session_history_problems(offer: SessionsOf, history: Mapping[str, ExportedSessionDates]) -> list[Problem]:
     problems = []
     for index, session in enumerate(offer.sessions):
         first = history.get(session.reference)
@@ -67,7 +86,7 @@ def reused_session(index: int, reference: str, owner: str, *, exported: bool) ->
     )
 
 
-def session_owner_problems(offer: Offer, owners: Mapping[str, str], exported: Mapping[str, str]) -> list[Problem]:
+def session_owner_problems(offer: SessionsOf, owners: Mapping[str, str], exported: Mapping[str, str]) -> list[Problem]:
     """Sessions of `offer` whose reference another formation owns (`exported`: owners from the history)."""
     problems = []
     for index, session in enumerate(offer.sessions):

@@ -54,6 +54,11 @@ def problem_codes_column(codes: Iterable[str]) -> str:
 
 def search_columns(data: Any, problems: Iterable[Problem]) -> dict[str, str]:
     """Columns for the `offers` row of one record (works on records that failed the input model too)."""
+    return record_search_columns(data) | {"problem_codes": problem_codes_column(p.code.value for p in problems)}
+
+
+def record_search_columns(data: Any) -> dict[str, str]:
+    """The search columns that depend on the record alone (all but the problem codes)."""
     record = data if isinstance(data, dict) else {}
     organisations = [org for org in (record.get("responsable"), record.get("formateur")) if isinstance(org, dict)]
     names = _unique(_strings(org.get(key) for org in organisations for key in ("name", "legal_name")))
@@ -62,13 +67,11 @@ def search_columns(data: Any, problems: Iterable[Problem]) -> dict[str, str]:
     addresses = [address for org in organisations if isinstance(address := org.get("address"), dict)]
     towns = _unique(_strings(place.get("city") for place in places + addresses))
     sirets = _unique(_strings([*(org.get("siret") for org in organisations), *(p.get("siret") for p in places)]))
-    codes = [problem.code.value for problem in problems]
     words = _strings([record.get("reference"), record.get("title"), record.get("certifinfo")])
     return {
         "organisme_names": " | ".join(names),
         "sirets": " ".join(sirets),
         # Folded, so a town filter is a plain LIKE on any database (shown in capitals).
         "towns": " | ".join(_unique(fold(town) for town in towns)),
-        "problem_codes": problem_codes_column(codes),
         "search_text": fold(" ".join([*words, *names, *sirets, *towns])),
     }

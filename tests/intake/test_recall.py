@@ -212,3 +212,97 @@ def test_rows_stored_before_the_digest_existed_are_recalled_from_their_next_impo
     with store.database.session() as db:
         assert all(db.scalars(select(OfferRow.intake_digest)))
     store.database.close()
+
+
+# --- records prepared in worker processes -----------------------------------------------------
+
+
+def _mixed_file(path: Path, count: int) -> list[str]:
+    """Synthetic offers, some repeated later (other batches), one look-alike pair, one bad record."""
+    from bench.synthetic import write_jsonl
+
+    write_jsonl(path, count, seed=5)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.insert(40, lines[3])  # the same record again, batches later
+    changed = json.loads(lines[7])
+    changed["title"] = "Titre corrigé"
+    lines.append(json.dumps(changed, ensure_ascii=False))
+    lines.append(json.dumps({k: v for k, v in changed.items() if k != "reference"}, ensure_ascii=False))
+    lines.insert(100, "")
+    return lines
+
+
+@pytest.mark.parametrize("recall", [True, False])
+def test_worker_processes_change_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recall: bool) -> None:
+    monkeypatch.setattr("gateway.intake.importer.BATCH_SIZE", 25)  # many batches in flight
+    lines = _mixed_file(tmp_path / "synthetic.jsonl", 160)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines[50] = lines[50].replace('"title": "', '"title": "Nouveau ')
+    second.write_text("\n".join(lines[:150]) + "\n", encoding="utf-8")
+    stores = {workers: Store(tmp_path / f"workers-{workers}") for workers in (1, 2)}
+    try:
+        for path in (first, second, second):
+            results = {
+                workers: _summary(
+                    import_file(
+                        store.database, path, store.config.rules, now=FIXED_TIME, recall=recall, workers=workers
+                    )
+                )
+                for workers, store in stores.items()
+            }
+            assert results[2] == results[1]
+            assert stores[2].contents() == stores[1].contents()
+        assert {outcome for _, _, outcome, _, _ in results[1]} <= {Outcome.UNCHANGED, Outcome.REPEATED}
+    finally:
+        for store in stores.values():
+            store.database.close()
+
+
+def test_a_bad_line_met_by_a_worker_is_reported_as_inline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.intake.reader import InputFileError
+
+    monkeypatch.setattr("gateway.intake.importer.BATCH_SIZE", 25)
+    lines = _mixed_file(tmp_path / "synthetic.jsonl", 120)
+    lines[90] = lines[90][:-5]  # cut short: not JSON any more
+    lines[110] = "\xff"  # a later problem is not the one reported
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    messages = []
+    for workers in (1, 2):
+        store = Store(tmp_path / f"workers-{workers}")
+        with pytest.raises(InputFileError) as raised:
+            import_file(store.database, path, store.config.rules, workers=workers)
+        messages.append(str(raised.value))
+        assert store.contents()["offers"] == []  # one transaction: nothing was stored
+        store.database.close()
+    assert messages[0] == messages[1] and "ligne 91" in messages[0]
+
+
+def test_a_worker_killed_mid_file_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+
+    from gateway.intake.batches import RecordBatches
+
+    monkeypatch.setattr("gateway.intake.importer.BATCH_SIZE", 20)
+    path = tmp_path / "synthetic.jsonl"
+    path.write_text("\n".join(_mixed_file(tmp_path / "source.jsonl", 200)) + "\n", encoding="utf-8")
+    real_submit = RecordBatches._submit
+    submitted = []
+
+    def submit_then_kill(self: RecordBatches, *args: Any) -> Any:
+        batch = real_submit(self, *args)
+        submitted.append(batch)
+        if len(submitted) == 3 and self._pool is not None:  # batches are in flight in the workers
+            os.kill(next(iter(self._pool._processes)), signal.SIGKILL)
+        return batch
+
+    expected = Store(tmp_path / "inline")
+    wanted = _summary(import_file(expected.database, path, expected.config.rules, now=FIXED_TIME, workers=1))
+    monkeypatch.setattr(RecordBatches, "_submit", submit_then_kill)
+    store = Store(tmp_path / "killed")
+    got = _summary(import_file(store.database, path, store.config.rules, now=FIXED_TIME, workers=2))
+    assert got == wanted and store.contents() == expected.contents()
+    expected.database.close()
+    store.database.close()
