@@ -103,7 +103,7 @@ class RecordBatches:
             kept = rejected_digests(db, {row.reference for row in candidates.values()})
             candidates = {line: row for line, row in candidates.items() if row.reference not in kept}
         lines = [(e, digests[e.line]) for e in entries if isinstance(e, RawLine) and e.line not in candidates]
-        if self.workers > 1 and self._pool is None:
+        if self.workers > 1 and self._pool is None and lines:
             self._pool = start_pool(self.workers)
         future: Future[list[Prepared | None]] | None = None
         if self._pool is not None and lines:

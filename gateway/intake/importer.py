@@ -343,7 +343,8 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
                 if other.reference != offer.reference and spans_overlap(offer.spans, other.spans)
             ]
             found = duplicate_warning(offer.certifinfo, matches)
-            problems = _without_duplicate_warning(offer.problems)
+            flagged = '"DUPLICATE_SUSPECTED"' in offer.problems
+            problems = _without_duplicate_warning(offer.problems) if flagged else offer.problems
             if found is not None:
                 problems = problems[:-1] + (", " if problems != "[]" else "") + dump_problems([found])[1:]
             if problems != offer.problems:
