@@ -17,6 +17,9 @@ class ArgumentProblem(ValueError):
 
 
 EXAMPLE = "2026-11-27, 2026-11-27T08:00 ou 2026-11-27T08:00:00Z"
+# Feeds write dates on 8 digits and campaigns reach a year ahead: moments outside these years
+# are typing mistakes (or would overflow), not exports anyone means to run.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
 
 
 def parse_moment(value: str | None, option: str) -> datetime | None:
@@ -32,7 +35,19 @@ def parse_moment(value: str | None, option: str) -> datetime | None:
         raise ArgumentProblem(
             f"{option} : « {value} » n'est pas une date ISO 8601 (exemples : {EXAMPLE} ; sans fuseau : UTC)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _in_range(moment if moment.tzinfo else moment.replace(tzinfo=UTC), option, value)
+
+
+def _in_range(moment: datetime, option: str, value: str) -> datetime:
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past year 9999 in UTC
+        year = LAST_YEAR + 1
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ArgumentProblem(
+            f"{option} : « {value} » est hors des années admises ({FIRST_YEAR} à {LAST_YEAR}, en temps universel)"
+        )
+    return moment
 
 
 def source_date_epoch() -> datetime | None:
@@ -41,9 +56,10 @@ def source_date_epoch() -> datetime | None:
     if not epoch:
         return None
     try:
-        return datetime.fromtimestamp(int(epoch), UTC)
+        moment = datetime.fromtimestamp(int(epoch), UTC)
     except (ValueError, OverflowError, OSError):
         raise ArgumentProblem(f"SOURCE_DATE_EPOCH : « {epoch} » n'est pas un nombre de secondes depuis 1970") from None
+    return _in_range(moment, "SOURCE_DATE_EPOCH", epoch)
 
 
 def check_port_free(host: str, port: int) -> None:

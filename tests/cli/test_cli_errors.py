@@ -40,6 +40,19 @@ def test_export_at_yesterday(config_file: Path) -> None:  # noqa: F811
     assert "--at : « yesterday » n'est pas une date ISO 8601" in line and "2026-11-27T08:00:00Z" in line
 
 
+@pytest.mark.parametrize("value", ["9999-12-31T23:00:00-05:00", "3000-01-01", "1969-12-31T23:59:59Z", "0001-01-01"])
+def test_export_at_outside_the_admitted_years(config_file: Path, value: str) -> None:  # noqa: F811
+    line = _fails(config_file, "export", "--at", value)
+    assert f"--at : « {value} » est hors des années admises (1970 à 2999" in line
+
+
+def test_export_at_the_edges_of_the_admitted_years() -> None:
+    from gateway.cli.arguments import parse_moment
+
+    assert parse_moment("1970-01-01T00:00:00Z", "--at") is not None
+    assert parse_moment("2999-12-31T23:59:59Z", "--at") is not None
+
+
 def test_source_date_epoch_that_is_not_a_number(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "hier")
     assert "SOURCE_DATE_EPOCH" in _fails(config_file, "export")
