@@ -34,9 +34,10 @@ def accepted_references(db: Session, references: Iterable[str]) -> set[str]:
     """The references whose stored version is valid (a rejected update must not replace it)."""
     found: set[str] = set()
     for chunk in _chunks(references):
-        found.update(
-            db.scalars(select(OfferRow.reference).where(OfferRow.reference.in_(chunk), OfferRow.accepted.is_(True)))
-        )
+        # `accepted` is tested here, not in SQL: given both, SQLite's planner chose the index on
+        # `accepted` and scanned every accepted offer for each chunk (29 s of a 100,000-offer import).
+        rows = db.execute(select(OfferRow.reference, OfferRow.accepted).where(OfferRow.reference.in_(chunk)))
+        found.update(reference for reference, accepted in rows if accepted)
     return found
 
 

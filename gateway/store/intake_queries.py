@@ -91,7 +91,10 @@ class LookAlike:
 def duplicate_groups(db: Session, keys: Iterable[str]) -> dict[str, list[LookAlike]]:
     """Live offers per duplicate key (same Certifinfo and formateur), in reference order."""
     found: dict[str, list[LookAlike]] = {}
+    live = {s.value for s in LIVE_STATUSES}
     for chunk in _chunks(keys):
+        # The status is tested here, not in SQL: given both, SQLite's planner may walk the
+        # (status, reference) index over every validated offer instead of the key's index.
         rows = db.execute(
             select(
                 OfferRow.duplicate_key,
@@ -99,15 +102,13 @@ def duplicate_groups(db: Session, keys: Iterable[str]) -> dict[str, list[LookAli
                 OfferRow.certifinfo,
                 OfferRow.session_spans,
                 OfferRow.problems,
+                OfferRow.bo_status,
             )
-            .where(
-                OfferRow.duplicate_key.in_(chunk),
-                OfferRow.bo_status.in_([s.value for s in LIVE_STATUSES]),
-            )
+            .where(OfferRow.duplicate_key.in_(chunk))
             .order_by(OfferRow.reference)
         )
-        for key, reference, certifinfo, spans, problems in rows:
-            if key is None:
+        for key, reference, certifinfo, spans, problems, status in rows:
+            if key is None or status not in live:
                 continue
             found.setdefault(key, []).append(LookAlike(reference, certifinfo or "", tuple(spans.split()), problems))
     return found
