@@ -26,7 +26,8 @@ from gateway.config import RulesSettings
 from gateway.intake.last_valid import rejected_digests
 from gateway.intake.prepare import Prepared, prepare, prepare_lines
 from gateway.intake.reader import RawLine, RawRecord
-from gateway.intake.recall import RecordDigests, StoredRow, rows_by_digest
+from gateway.intake.recall import RecordDigests, recallable
+from gateway.store.intake_queries import StoredRow, rows_by_digest
 from gateway.worker_pool import start_pool
 
 # Starting a worker takes ~0.5 s (a fresh interpreter importing the gateway): below this size
@@ -98,7 +99,7 @@ class RecordBatches:
         digests = {entry.line: self.digests.of(entry.raw) for entry in entries if isinstance(entry, RawLine)}
         stored = rows_by_digest(db, digests.values()) if digests and self.recall else {}
         candidates = {line: stored[digest] for line, digest in digests.items() if digest in stored}
-        candidates = {line: row for line, row in candidates.items() if row.recallable}
+        candidates = {line: row for line, row in candidates.items() if recallable(row)}
         if candidates:  # a kept rejected update is replaced by this record: not recalled
             kept = rejected_digests(db, {row.reference for row in candidates.values()})
             candidates = {line: row for line, row in candidates.items() if row.reference not in kept}

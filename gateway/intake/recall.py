@@ -20,20 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from gateway.code_version import code_fingerprint
 from gateway.config import RulesSettings
 from gateway.problems import Code
-from gateway.store.intake_queries import StoredState
-from gateway.store.tables import OfferRow
+from gateway.store.intake_queries import StoredRow
 
 DIGEST_FORMAT = 1
-_CHUNK = 500
 
 # Problems whose presence means the rest of the store or of the file took part in the row.
 STORE_DEPENDENT = tuple(
@@ -57,35 +50,6 @@ class RecordDigests:
         return sha.hexdigest()
 
 
-@dataclass(frozen=True)
-class StoredRow:
-    """The row a recalled record leaves as it is."""
-
-    reference: str
-    state: StoredState
-    accepted: bool
-
-    @property
-    def recallable(self) -> bool:
-        return not any(code in self.state.problems for code in STORE_DEPENDENT)
-
-
-def rows_by_digest(db: Session, digests: Iterable[str]) -> dict[str, StoredRow]:
-    found: dict[str, StoredRow] = {}
-    wanted = sorted(set(digests))
-    for start in range(0, len(wanted), _CHUNK):
-        rows = db.execute(
-            select(
-                OfferRow.intake_digest,
-                OfferRow.reference,
-                OfferRow.payload_sha256,
-                OfferRow.problems,
-                OfferRow.duplicate_key,
-                OfferRow.accepted,
-            ).where(OfferRow.intake_digest.in_(wanted[start : start + _CHUNK]))
-        )
-        for digest, reference, payload_sha256, problems, key, accepted in rows:
-            found[str(digest)] = StoredRow(
-                reference, StoredState(payload_sha256, problems, key, digest), bool(accepted)
-            )
-    return found
+def recallable(row: StoredRow) -> bool:
+    """Nothing but the record itself took part in this row."""
+    return not any(code in row.state.problems for code in STORE_DEPENDENT)

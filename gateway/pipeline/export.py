@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +42,7 @@ from gateway.store.database import Database
 from gateway.store.queries import count_exportable
 from gateway.store.tables import ExportRunRow
 from gateway.validation.fragment_validator import FragmentValidator
+from gateway.worker_pool import cores
 
 __all__ = ["DestinationResult", "outbox_folder", "run_export"]
 
@@ -189,7 +189,7 @@ def _worker_count(database: Database, config: GatewayConfig) -> int:
         return config.export.workers
     with database.session() as db:
         offers = count_exportable(db)
-    return (os.cpu_count() or 1) if offers >= PARALLEL_THRESHOLD else 1
+    return cores() if offers >= PARALLEL_THRESHOLD else 1
 
 
 def outbox_folder(config: GatewayConfig, destination: str) -> Path:

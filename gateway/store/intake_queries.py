@@ -48,6 +48,35 @@ def stored_states(db: Session, references: Iterable[str]) -> dict[str, StoredSta
     return found
 
 
+@dataclass(frozen=True)
+class StoredRow:
+    """An offer row found by the digest of the record it was computed from (gateway.intake.recall)."""
+
+    reference: str
+    state: StoredState
+    accepted: bool
+
+
+def rows_by_digest(db: Session, digests: Iterable[str]) -> dict[str, StoredRow]:
+    found: dict[str, StoredRow] = {}
+    for chunk in _chunks(digests):
+        rows = db.execute(
+            select(
+                OfferRow.intake_digest,
+                OfferRow.reference,
+                OfferRow.payload_sha256,
+                OfferRow.problems,
+                OfferRow.duplicate_key,
+                OfferRow.accepted,
+            ).where(OfferRow.intake_digest.in_(chunk))
+        )
+        for digest, reference, payload_sha256, problems, key, accepted in rows:
+            found[str(digest)] = StoredRow(
+                reference, StoredState(payload_sha256, problems, key, digest), bool(accepted)
+            )
+    return found
+
+
 def session_owners(db: Session, references: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
     """(owner of each claimed session reference, formation each exported one was exported with)."""
     owners: dict[str, str] = {}
