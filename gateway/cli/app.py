@@ -223,7 +223,7 @@ def export(
                 destinations=destination,
                 dry_run=dry_run,
                 exported_at=moment,
-                on_offer=progress.on_offer,
+                on_offer=progress.callback,
                 no_cache=no_cache,
             )
     except (ProfileError, SchemaLoadError) as exc:
@@ -257,7 +257,7 @@ def demo(
             report = import_file(database, sample_path, context.config.rules)
         render.import_summary(context.console, report)
         with ExportProgress(context.console, database) as progress:
-            results = run_export(database, context.config, exported_at=moment, on_offer=progress.on_offer)
+            results = run_export(database, context.config, exported_at=moment, on_offer=progress.callback)
         render.export_summary(context.console, results, dry_run=False)
         recover_interrupted(database)
         delivered = deliver_pending(database, context.config)

@@ -267,9 +267,7 @@ def run(
                 raise context.fail(
                     f"le serveur web n'a pas démarré sur {context.config.web.host}:{context.config.web.port}"
                 ) from exc
-        service = GatewayService(
-            context.config, database, retry_poll_seconds=retry_poll, slot_poll_seconds=slot_poll
-        )
+        service = GatewayService(context.config, database, retry_poll_seconds=retry_poll, slot_poll_seconds=slot_poll)
 
         def ready(jobs: list[str]) -> None:
             where = f" — web sur http://{context.config.web.host}:{context.config.web.port}" if web_server else ""

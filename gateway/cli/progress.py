@@ -6,6 +6,7 @@ of workers), so counting them is enough; the total is the number of validated of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -47,6 +48,12 @@ class ExportProgress:
     ) -> None:
         if self.active:
             self.progress.stop()
+
+    @property
+    def callback(self) -> Callable[[str, OfferDecision], None] | None:
+        """`on_offer` when a bar is shown, else None: without a callback the export takes whole
+        pages of unchanged offers at once instead of building a decision for each one."""
+        return self.on_offer if self.active else None
 
     def on_offer(self, destination: str, _decision: OfferDecision) -> None:
         if not self.active:

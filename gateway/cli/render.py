@@ -92,8 +92,10 @@ def offers_table(console: Console, database: Database, query: OfferQuery) -> Non
     with database.session() as db:
         results = search_offers(db, query)
         shown = len(results.lines)
-        title = f"Offres ({shown} sur {results.total})" if query.page == 1 else (
-            f"Offres (page {query.page}/{results.pages}, {results.total} en tout)"
+        title = (
+            f"Offres ({shown} sur {results.total})"
+            if query.page == 1
+            else (f"Offres (page {query.page}/{results.pages}, {results.total} en tout)")
         )
         table = Table(title=title)
         for column in ("référence", "statut", "acceptée", "intitulé", "organisme", "ville(s)", "problèmes"):

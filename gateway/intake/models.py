@@ -198,9 +198,7 @@ class Diploma(_Record):
         default=None, description="Type de diplôme du catalogue (CAP, BAC PRO, BP, BTS, BUT, TH, LICENCE PRO, DE…)"
     )
     cfd: str | None = Field(default=None, description="Code formation diplôme (CFD, Éducation nationale), 8 caractères")
-    mef: list[str] = Field(
-        default_factory=list, description="Codes MEF (10 caractères) de la 1re année, pour Affelnet"
-    )
+    mef: list[str] = Field(default_factory=list, description="Codes MEF (10 caractères) de la 1re année, pour Affelnet")
     valid_until: str | None = Field(
         default=None, description="Fin de validité de la certification (AAAA-MM-JJ) ; absent = sans échéance connue"
     )

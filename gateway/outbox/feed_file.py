@@ -10,7 +10,6 @@ The gzip header carries no time or name, so the same XML always gives the same .
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import struct
 import time
@@ -19,8 +18,8 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
 
+from gateway.outbox.feed_sink import FeedSink
 from gateway.transports.base import FeedToDeliver
 
 SHA_PREFIX_LENGTH = 12
@@ -64,20 +63,6 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-class _HashingFile:
-    """File wrapper that hashes and counts what goes through it."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.sha = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.sha.update(data)
-        self.size += len(data)
-        self.raw.write(data)
-
-
 # gzip member header: deflate, no flags, mtime 0 (reproducible), no extra flags, OS unknown.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 _FINAL_EMPTY_BLOCK = b"\x03\x00"
@@ -97,22 +82,6 @@ def deflate_block(data: bytes, level: int, dictionary: bytes = b"") -> bytes:
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
-def _copy_range(fd: int, span: tuple[int, int], out: _HashingFile, buffer: bytearray, crc: int) -> int:
-    """Copy `span` (offset, length) of `fd` to `out` through `buffer`; returns the running crc32."""
-    offset, left = span
-    view = memoryview(buffer)
-    while left > 0:
-        got = os.preadv(fd, [view[: min(left, len(buffer))]], offset)
-        if got <= 0:
-            raise OSError(f"flux précédent tronqué à l'octet {offset}")
-        piece = view[:got]
-        out.write(piece)  # type: ignore[arg-type]
-        crc = zlib.crc32(piece, crc)
-        offset += got
-        left -= got
-    return crc
-
-
 class FeedFileWriter:
     """Accepts the feed's bytes in order; `commit()` makes them visible under their final name.
 
@@ -130,13 +99,12 @@ class FeedFileWriter:
         self._tmp_gz = folder / f"{TEMP_PREFIX}{token}.xml.gz"
         self._xml_raw = open(self._tmp_xml, "wb", buffering=_BUFFER)  # noqa: SIM115 - closed in commit/abort
         self._gz_raw = open(self._tmp_gz, "wb", buffering=_BUFFER)  # noqa: SIM115
-        self._xml = _HashingFile(self._xml_raw)
-        self._gz = _HashingFile(self._gz_raw)
-        self._gz.write(_GZIP_HEADER)
-        self._crc = 0
+        self._sink = FeedSink(self._xml_raw, self._gz_raw)
+        self._xml_size, self._gz_size = 0, 0
+        self._sink.block(b"", _GZIP_HEADER)
+        self._gz_size = len(_GZIP_HEADER)
         self._closed = False
         self._created: list[Path] = []  # final names this commit created (not there before)
-        self._copy_buffer = bytearray(_BUFFER)
 
     def write(self, data: bytes) -> None:
         self.write_block(data, deflate_block(data, self.gzip_level))
@@ -145,29 +113,37 @@ class FeedFileWriter:
         """`deflated` must be `deflate_block(data)`, possibly computed elsewhere."""
         if not data:
             return
-        self._xml.write(data)
-        self._gz.write(deflated)
-        self._crc = zlib.crc32(data, self._crc)
+        self._sink.block(data, deflated)
+        self._xml_size += len(data)
+        self._gz_size += len(deflated)
 
     @property
     def positions(self) -> tuple[int, int]:
         """Where the next bytes go in the .xml and in the .xml.gz."""
-        return self._xml.size, self._gz.size
+        return self._xml_size, self._gz_size
 
     def copy_from(self, xml_fd: int, xml_span: tuple[int, int], gz_fd: int, gz_span: tuple[int, int]) -> None:
-        """Append bytes of an earlier feed (fragments and their deflate blocks), hashed like new ones."""
-        self._crc = _copy_range(xml_fd, xml_span, self._xml, self._copy_buffer, self._crc)
-        _copy_range(gz_fd, gz_span, self._gz, self._copy_buffer, 0)
+        """Append bytes of an earlier feed (fragments and their deflate blocks), hashed like new ones.
+
+        Done in the background: both descriptors must stay open until `commit()` or `abort()`."""
+        self._sink.copy(xml_fd, xml_span, gz_fd, gz_span)
+        self._xml_size += xml_span[1]
+        self._gz_size += gz_span[1]
 
     def commit(self) -> WrittenFeed:
         self._closed = True
         try:
-            self._gz.write(_FINAL_EMPTY_BLOCK + struct.pack("<II", self._crc, self._xml.size & 0xFFFFFFFF))
+            sink = self._sink
+            sink.finish()  # every byte written (or the error that stopped it raised here)
+            trailer = _FINAL_EMPTY_BLOCK + struct.pack("<II", sink.crc, self._xml_size & 0xFFFFFFFF)
+            self._gz_raw.write(trailer)
+            self._gz_size += len(trailer)
+            sink.gz_sha.update(trailer)
             for raw in (self._xml_raw, self._gz_raw):
                 raw.flush()
                 os.fsync(raw.fileno())
                 raw.close()
-            sha256 = self._xml.sha.hexdigest()
+            sha256 = sink.xml_sha.hexdigest()
             stem = feed_stem(self.exported_at, sha256)
             path = self.folder / f"{stem}.xml"
             gz_path = self.folder / f"{stem}.xml.gz"
@@ -186,9 +162,9 @@ class FeedFileWriter:
             path=path,
             gz_path=gz_path,
             sha256=sha256,
-            gz_sha256=self._gz.sha.hexdigest(),
-            size=self._xml.size,
-            gz_size=self._gz.size,
+            gz_sha256=sink.gz_sha.hexdigest(),
+            size=self._xml_size,
+            gz_size=self._gz_size,
         )
 
     def abort(self) -> None:
@@ -206,6 +182,7 @@ class FeedFileWriter:
     def _remove_temporaries(self) -> None:
         # Never raise here: this runs while another error (often ENOSPC) is on its way up, and
         # closing a full file fails again when flushing — the unlinks must happen regardless.
+        self._sink.abandon()  # before closing the files it writes to
         for raw in (self._xml_raw, self._gz_raw):
             with contextlib.suppress(OSError):
                 raw.close()  # the descriptor is closed even when the final flush fails

@@ -40,7 +40,8 @@ CACHE_FORMAT = 1
 KEY_LENGTH = 32  # hex digits kept of each sha256: 128 bits, ample for 10⁶ offers × destinations
 
 
-_RECORD, _UNIT = "\x1e", "\x1f"  # separators no value of ours contains (refused at import)
+RECORD, UNIT = "\x1e", "\x1f"  # separators no value of ours contains (refused at import)
+_RECORD, _UNIT = RECORD, UNIT
 _UNPACKABLE = "!"
 
 
@@ -152,10 +153,14 @@ def approval_signature(approval: Approval | None) -> str:
 
 
 def dated_signature(profile: DestinationProfile, facts: OfferFacts, today: date) -> str:
+    return dated_signature_for(profile, facts.valid_until, today)
+
+
+def dated_signature_for(profile: DestinationProfile, valid_until: str | None, today: date) -> str:
     campaign = profile.campaign
     if campaign is None:
         return ""
     signature = str(campaign.year_at(today))
-    if campaign.check_validity and facts.valid_until is not None:
-        signature += "<" if facts.valid_until < today.isoformat() else ">="
+    if campaign.check_validity and valid_until is not None:
+        signature += "<" if valid_until < today.isoformat() else ">="
     return signature

@@ -18,7 +18,7 @@ from gateway.lheo.document import DOCUMENT_TAIL, document_head
 from gateway.mapping.profiles import DestinationProfile
 from gateway.outbox.feed_file import FeedFileWriter, deflate_block
 from gateway.pipeline.chunks import Blob
-from gateway.pipeline.fragment_index import Entry, Field, IndexReader, IndexWriter
+from gateway.pipeline.fragment_index import Entry, Field, IndexReader, IndexWriter, entry_line
 from gateway.pipeline.offer_decision import OfferDecision
 from gateway.pipeline.recording import DestinationResult
 from gateway.pipeline.row_spool import RowSpool
@@ -87,6 +87,17 @@ class DestinationPass:
         self.last_sha, self._last_data, self._last_span = fields[Field.FRAGMENT_SHA], None, (xml_offset, xml_length)
         return True
 
+    def reuse(self, entry: Entry) -> str:
+        """Take a cached fragment: copied, or, with another fragment before it now, its deflate
+        block redone. Returns the index line to write for it."""
+        if self.copy(entry):
+            return entry.line
+        fields = list(entry.fields)
+        fields[Field.DICTIONARY] = self.last_sha
+        xml_length, gz_length = self.append(self.read_old(entry), fields[Field.FRAGMENT_SHA])
+        fields[Field.XML_LENGTH], fields[Field.GZ_LENGTH] = str(xml_length), str(gz_length)
+        return entry_line(fields)
+
     def append(self, data: bytes, sha: str, blob: Blob | None = None) -> tuple[int, int]:
         """Write a fragment (new, or reused with another one before it); returns (xml, gz) lengths."""
         assert self.writer is not None
@@ -120,10 +131,10 @@ class DestinationPass:
 
     def close(self) -> None:
         """Release everything; what was not committed (a failure, an interruption) is removed."""
+        if self.writer is not None:
+            self.writer.abort()  # after a commit: nothing left to remove; first, as it may copy from cache_in
         if self.cache_in is not None:
             self.cache_in.close()
-        if self.writer is not None:
-            self.writer.abort()  # after a commit: nothing left to remove
         if self.cache_out is not None:
             self.cache_out.abort()
         if self.spool is not None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from gateway.outbox.feed_file import TEMP_PREFIX
-from gateway.pipeline.cache_keys import CACHE_FORMAT, OfferFacts
+from gateway.pipeline.cache_keys import CACHE_FORMAT
 
 CACHE_FOLDER = ".cache"  # in the outbox; a dot folder, never taken for a destination
 INDEX_SUFFIX = ".fragment-index"
@@ -123,7 +123,6 @@ class IndexReader:
                 raise ValueError("wrong field count")
             self._xml_at += int(entry.fields[Field.XML_LENGTH])
             self._gz_at += int(entry.fields[Field.GZ_LENGTH])
-            OfferFacts.unpack(entry.fields[Field.FACTS])  # a damaged field must not reach the export
         except ValueError:  # damaged (or not UTF-8): stop reusing from here on, the rest is rebuilt
             self.usable = False
             return None

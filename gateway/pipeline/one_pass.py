@@ -34,10 +34,11 @@ from gateway.pipeline.chunks import CHUNK_SIZE, Chunk, ChunkResult, ChunkRunner,
 from gateway.pipeline.destination_pass import DestinationPass
 from gateway.pipeline.fragment_index import Entry, Field, entry_line
 from gateway.pipeline.offer_decision import Approval, OfferDecision, Verdict
+from gateway.pipeline.page_reuse import quick_entries, take_quick
 from gateway.pipeline.recording import count, spool_decision
 from gateway.problems import Problem
 from gateway.rules.store_checks import ExportedSessionDates
-from gateway.store.approvals import approvals_for
+from gateway.store.approvals import approvals_between
 from gateway.store.database import Database
 from gateway.store.queries import StoredOffer, exportable_pages, payloads_of, session_history
 
@@ -54,6 +55,7 @@ class _Plan:
     approvals: dict[str, dict[str, Approval]]
     reuse: dict[str, list[Entry | None]]
     problems: list[str]  # problems_signature of each offer
+    quick: dict[str, list[bool]]  # per destination, the entries taken as they are (`page_reuse`)
 
 
 def run_pass(
@@ -83,20 +85,28 @@ def _chunks(db: Session, passes: list[DestinationPass], today: date, plans: dequ
     for page in exportable_pages(db, CHUNK_SIZE, payloads=False):
         references = [stored.reference for stored in page]
         history = session_history(db, (ref for stored in page for ref in stored.session_references))
-        approvals = {p.name: approvals_for(db, p.name, references) for p in passes}
+        approvals = approvals_between(db, (p.name for p in passes), references[0], references[-1])
         problems = [problems_signature(stored) for stored in page]
-        reuse: dict[str, list[Entry | None]] = {p.name: [] for p in passes}
-        for index, stored in enumerate(page):
-            facts_of: dict[str, tuple[OfferFacts | None, str]] = {}  # packed facts -> (facts, history signature)
-            for dest in passes:
-                reuse[dest.name].append(
-                    _reusable(dest, stored, problems[index], history, approvals[dest.name], today, facts_of)
-                )
+        reuse: dict[str, list[Entry | None]] = {}
+        quick: dict[str, list[bool]] = {}
+        facts_of: dict[tuple[str, str], tuple[OfferFacts | None, str]] = {}  # once per offer, not per destination
+        for dest in passes:
+            cache = dest.cache_in
+            found: list[Entry | None] = [None] * len(page)
+            if cache is not None and dest.live:
+                found = [cache.find(ref) for ref in references]
+            quick[dest.name] = fast = quick_entries(dest, page, found, problems, history, approvals[dest.name], today)
+            reuse[dest.name] = [
+                entry
+                if fast[index]
+                else _reusable(dest, stored, entry, problems[index], history, approvals[dest.name], today, facts_of)
+                for index, (stored, entry) in enumerate(zip(page, found, strict=True))
+            ]
         wanted = [tuple(d.name for d in passes if d.live and reuse[d.name][i] is None) for i in range(len(page))]
         to_decide = [i for i, names in enumerate(wanted) if names]
         payloads = payloads_of(db, (page[i].reference for i in to_decide)) if to_decide else {}
         offers = [_with_payload(page[i], payloads) for i in to_decide]
-        plans.append(_Plan(page, history, approvals, reuse, problems))
+        plans.append(_Plan(page, history, approvals, reuse, problems, quick))
         yield Chunk(offers, [wanted[i] for i in to_decide], history, approvals)
 
 
@@ -114,16 +124,14 @@ def _with_payload(stored: StoredOffer, payloads: dict[str, str]) -> StoredOffer:
 def _reusable(
     dest: DestinationPass,
     stored: StoredOffer,
+    entry: Entry | None,
     problems: str,
     history: dict[str, ExportedSessionDates],
     approvals: dict[str, Approval],
     today: date,
-    facts_of: dict[str, tuple[OfferFacts | None, str]],
+    facts_of: dict[tuple[str, str], tuple[OfferFacts | None, str]],
 ) -> Entry | None:
-    if dest.cache_in is None or not dest.live:
-        return None
-    entry = dest.cache_in.find(stored.reference)
-    if entry is None:
+    if entry is None or dest.cache_in is None or not dest.live:
         return None
     fields = entry.fields
     if fields[Field.PAYLOAD] != stored.payload_sha256 or fields[Field.PROBLEMS] != problems:
@@ -131,11 +139,14 @@ def _reusable(
     if fields[Field.VERDICT] == _EXPORTED and dest.cache_in.xml_fd is None:
         return None  # its bytes are in no feed any more
     packed = fields[Field.FACTS]
-    known = facts_of.get(packed)
-    if known is None:  # once per offer, not per destination
-        facts = OfferFacts.unpack(packed)
+    known = facts_of.get((stored.reference, packed))
+    if known is None:
+        try:
+            facts = OfferFacts.unpack(packed)
+        except ValueError:  # a damaged index line: that offer is rebuilt
+            facts = None
         telling = history_signature(stored.reference, facts, history) if facts is not None else ""
-        known = facts_of[packed] = (facts, telling)
+        known = facts_of[stored.reference, packed] = (facts, telling)
     facts, telling = known
     if facts is None or fields[Field.HISTORY] != telling:
         return None
@@ -159,7 +170,9 @@ def _write_page(
                 continue
             entry = plan.reuse[dest.name][index]
             try:
-                if entry is not None:
+                if entry is not None and plan.quick[dest.name][index]:
+                    take_quick(dest, stored, entry)
+                elif entry is not None:
                     _take_cached(dest, stored, entry, plan, started_at)
                 else:
                     assert fresh is not None
@@ -175,13 +188,8 @@ def _take_cached(dest: DestinationPass, stored: StoredOffer, entry: Entry, plan:
     result = dest.result
     result.reused += 1
     line = entry.line
-    if verdict == _EXPORTED and dest.writer is not None and not dest.copy(entry):
-        # Reused fragment, but another one before it now: only its deflate block is redone.
-        fields = list(fields)
-        fields[Field.DICTIONARY] = dest.last_sha
-        xml_length, gz_length = dest.append(dest.read_old(entry), fields[Field.FRAGMENT_SHA])
-        fields[Field.XML_LENGTH], fields[Field.GZ_LENGTH] = str(xml_length), str(gz_length)
-        line = entry_line(fields)
+    if verdict == _EXPORTED and dest.writer is not None:
+        line = dest.reuse(entry)
     if dest.cache_out is not None:
         dest.cache_out.write(line)
     quiet = dest.on_offer is None and dest.spool is not None

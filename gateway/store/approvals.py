@@ -43,6 +43,33 @@ def approvals_for(db: Session, destination: str, references: Iterable[str]) -> d
     return found
 
 
+def approvals_between(
+    db: Session, destinations: Iterable[str], first: str, last: str
+) -> dict[str, dict[str, Approval]]:
+    """`approvals_for` of every destination for the offers whose reference is in [first, last]:
+    one range query per page of an export instead of one IN list per destination."""
+    names = sorted(set(destinations))
+    found: dict[str, dict[str, Approval]] = {name: {} for name in names}
+    rows = db.connection().execute(
+        select(
+            ApprovalRow.destination,
+            ApprovalRow.formation_reference,
+            ApprovalRow.payload_sha256,
+            ApprovalRow.approved_by,
+            ApprovalRow.approved_at,
+        )
+        .where(
+            ApprovalRow.destination.in_(names),
+            ApprovalRow.formation_reference >= first,
+            ApprovalRow.formation_reference <= last,
+        )
+        .order_by(ApprovalRow.id)
+    )
+    for destination, reference, digest, by, at in rows:
+        found[destination][reference] = Approval(digest, by, at)  # ordered by id: the latest wins
+    return found
+
+
 class ApprovalRefused(Exception):
     """The offer cannot be approved (unknown, or changed since it was shown); message in French."""
 

@@ -128,8 +128,10 @@ def _latest_run(destination: str) -> Select[Any]:
 
 
 def _latest_runs() -> Select[Any]:
-    return select(func.max(ExportRunRow.id)).where(ExportRunRow.finished_at.is_not(None)).group_by(
-        ExportRunRow.destination
+    return (
+        select(func.max(ExportRunRow.id))
+        .where(ExportRunRow.finished_at.is_not(None))
+        .group_by(ExportRunRow.destination)
     )
 
 

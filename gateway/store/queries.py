@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Connection, func, literal, select
 from sqlalchemy.orm import Session
 
 from gateway.intake.models import FormationStatus
@@ -30,18 +30,23 @@ def dump_problems(problems: Iterable[Problem]) -> str:
     return json.dumps([p.model_dump(mode="json") for p in problems], ensure_ascii=False, sort_keys=True)
 
 
+def driver_marks(connection: Connection, count: int) -> str:
+    """`count` parameter placeholders for driver-level SQL (sqlite3: ?, psycopg: %s)."""
+    return ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * count)
+
+
 def session_history(db: Session, references: Iterable[str]) -> dict[str, ExportedSessionDates]:
     wanted = sorted(set(references))
     found: dict[str, ExportedSessionDates] = {}
+    connection = db.connection()
     for start in range(0, len(wanted), _CHUNK):
-        # Plain columns, not ORM objects: this runs once per chunk of a large export.
-        rows = db.execute(
-            select(
-                SessionHistoryRow.session_reference,
-                SessionHistoryRow.formation_reference,
-                SessionHistoryRow.start,
-                SessionHistoryRow.end,
-            ).where(SessionHistoryRow.session_reference.in_(wanted[start : start + _CHUNK]))
+        # Driver-level SQL: this runs for every page of every export, and SQLAlchemy's expansion
+        # of a 500-value IN list (and ORM row loading) cost more than the look-ups themselves.
+        chunk = wanted[start : start + _CHUNK]
+        rows = connection.exec_driver_sql(
+            f'SELECT session_reference, formation_reference, start, "end" FROM {SessionHistoryRow.__tablename__} '
+            f"WHERE session_reference IN ({driver_marks(connection, len(chunk))})",
+            tuple(chunk),
         )
         for reference, formation, first_start, first_end in rows:
             found[reference] = ExportedSessionDates(formation, first_start, first_end)
@@ -86,8 +91,9 @@ def exportable_pages(db: Session, page_size: int = _CHUNK, *, payloads: bool = T
     payload is left empty (`payloads_of` fetches the few an export must parse again).
     """
     last = ""
+    connection = db.connection()  # Core rows: the ORM's row loading costs more than the read
     while True:
-        page = db.execute(
+        page = connection.execute(
             select(
                 OfferRow.reference,
                 OfferRow.payload if payloads else literal(""),
@@ -103,7 +109,7 @@ def exportable_pages(db: Session, page_size: int = _CHUNK, *, payloads: bool = T
         if not page:
             return
         yield [
-            StoredOffer(ref, payload, accepted, problems, tuple(refs.split()), digest)
+            StoredOffer(ref, payload, bool(accepted), problems, tuple(refs.split()), digest)
             for ref, payload, accepted, problems, refs, digest in page
         ]
         last = page[-1][0]

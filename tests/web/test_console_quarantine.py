@@ -61,6 +61,7 @@ def test_each_offer_once_with_its_destinations_as_columns(stocked: Gateway, live
 def test_filters_by_problem_organisme_destination_and_age(stocked: Gateway, live_server: LiveServer) -> None:
     stocked.export("intercarif")
     with staff_client(live_server, "vera") as client:
+
         def offers(query: str) -> set[str]:
             page = client.get(f"/quarantine?{query}")
             assert page.status_code == 200, page.text

@@ -171,9 +171,7 @@ def list_feeds(request: Request, principal: Partner) -> FeedList:
             .group_by(FeedRow.destination)
         )
         latest = {destination: feed_id for destination, feed_id in rows}
-    return FeedList(
-        feeds=[_summary(state.database, feed, labels.get(feed), latest.get(feed)) for feed in feeds]
-    )
+    return FeedList(feeds=[_summary(state.database, feed, labels.get(feed), latest.get(feed)) for feed in feeds])
 
 
 def _summary(database: Database, feed: str, label: str | None, latest: str | None) -> FeedSummary:

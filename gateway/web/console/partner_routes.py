@@ -55,9 +55,7 @@ def feed_fetches(request: Request) -> dict[str, list[FeedFetches]]:
                 )
                 ordered = base.order_by(PartnerFetchRow.at.desc(), PartnerFetchRow.id.desc()).limit(1)
                 last = db.scalars(ordered).first()
-                ok = db.scalars(
-                    ordered.where(PartnerFetchRow.status.in_((200, 206, 304)))
-                ).first()
+                ok = db.scalars(ordered.where(PartnerFetchRow.status.in_((200, 206, 304)))).first()
                 lines.append(FeedFetches(feed, _fetch(last), _fetch(ok)))
             result[partner.name] = lines
     return result
@@ -125,14 +123,9 @@ def partners_rotate(request: Request, staff: AdminPost, name: str) -> Response:
 
 
 @router.post("/partners/{name}/revoke")
-def partners_revoke(
-    request: Request, staff: AdminPost, name: str, token: Annotated[str, Form()] = ""
-) -> Response:
+def partners_revoke(request: Request, staff: AdminPost, name: str, token: Annotated[str, Form()] = "") -> Response:
     try:
         revoke(app_state(request).database, name, actor=staff.login, token_prefix=token.strip() or None)
     except PartnerError as exc:
         return _page(request, error=str(exc))
     return RedirectResponse(f"/partners?notice={'token-revoked' if token else 'revoked'}", status_code=303)
-
-
-

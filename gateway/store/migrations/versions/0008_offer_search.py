@@ -38,6 +38,7 @@ INDEXES = {
     "ix_offers_problem_codes": ["problem_codes", "reference"],
 }
 
+
 def _create_alerts() -> None:
     op.create_table(
         "alerts",

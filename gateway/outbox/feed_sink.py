@@ -1,0 +1,122 @@
+"""The bytes of one feed on their way to disk: written, copied and digested on another core.
+
+A nightly export is mostly copies of the previous feed (unchanged fragments) and the sha256
+and crc32 of every byte; done in the exporting thread, they would take most of its time.
+Here one thread per feed performs, in the order they were given, the writes of new blocks and
+the copies of old spans into the `.xml` and `.xml.gz`, and digests what it writes (syscalls,
+hashlib and zlib release the GIL), while the exporting thread goes on reading the store.
+
+Commands are sent in batches of about 1 MB through a short queue, so at most ~16 MB wait.
+The first error (a full disk, a truncated source) stops the work; `check()` raises it in the
+exporting thread at its next call, `finish()` at the latest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+import zlib
+from collections.abc import Iterator
+from typing import BinaryIO
+
+BATCH_BYTES = 1 << 20
+_QUEUE_BATCHES = 16
+
+_Block = tuple[bytes, bytes]  # a fragment and its deflate block
+_Copy = tuple[int, int, int, int, int, int]  # xml fd, offset, length; gz fd, offset, length
+_Command = _Block | _Copy
+
+
+class FeedSink(threading.Thread):
+    def __init__(self, xml: BinaryIO, gz: BinaryIO) -> None:
+        super().__init__(name="feed-sink", daemon=True)
+        self.xml_sha = hashlib.sha256()
+        self.gz_sha = hashlib.sha256()
+        self.crc = 0  # crc32 of the .xml, for the gzip trailer
+        self._xml, self._gz = xml, gz
+        self._queue: queue.Queue[list[_Command] | None] = queue.Queue(maxsize=_QUEUE_BATCHES)
+        self._batch: list[_Command] = []
+        self._batched = 0
+        self._error: BaseException | None = None
+        self._abandoned = False
+        self.start()
+
+    def block(self, data: bytes, deflated: bytes) -> None:
+        self._add((data, deflated), len(data))
+
+    def copy(self, xml_fd: int, xml_span: tuple[int, int], gz_fd: int, gz_span: tuple[int, int]) -> None:
+        """The caller keeps both descriptors open until `finish()` returns."""
+        self._add((xml_fd, *xml_span, gz_fd, *gz_span), BATCH_BYTES // 4)
+
+    def _add(self, command: _Command, weight: int) -> None:
+        self.check()
+        self._batch.append(command)
+        self._batched += weight
+        if self._batched >= BATCH_BYTES:
+            self._send()
+
+    def _send(self) -> None:
+        if self._batch:
+            self._queue.put(self._batch)
+            self._batch, self._batched = [], 0
+
+    def check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def finish(self) -> None:
+        """Wait until every command is done, then raise the first error if there was one."""
+        if self.is_alive():
+            self._send()
+            self._queue.put(None)
+            self.join()
+        self.check()
+
+    def abandon(self) -> None:
+        """Stop as soon as possible, whatever is left undone (an aborted feed); never raises."""
+        self._abandoned = True
+        self._batch = []
+        if self.is_alive():
+            self._queue.put(None)
+            self.join()
+
+    def run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is not None or self._abandoned:
+                continue  # drained, not done: the feed is lost anyway
+            try:
+                for command in batch:
+                    if len(command) == 2:
+                        self._write(*command)
+                    else:
+                        self._copy(*command)
+            except BaseException as exc:  # raised again in the exporting thread
+                self._error = exc
+
+    def _write(self, data: bytes, deflated: bytes) -> None:
+        self._xml.write(data)
+        self._gz.write(deflated)
+        self.xml_sha.update(data)
+        self.crc = zlib.crc32(data, self.crc)
+        self.gz_sha.update(deflated)
+
+    def _copy(self, xml_fd: int, xml_offset: int, xml_length: int, gz_fd: int, gz_offset: int, gz_length: int) -> None:
+        for piece in _pieces(xml_fd, xml_offset, xml_length):
+            self._xml.write(piece)
+            self.xml_sha.update(piece)
+            self.crc = zlib.crc32(piece, self.crc)
+        for piece in _pieces(gz_fd, gz_offset, gz_length):
+            self._gz.write(piece)
+            self.gz_sha.update(piece)
+
+
+def _pieces(fd: int, offset: int, left: int) -> Iterator[bytes]:
+    while left > 0:
+        piece = os.pread(fd, min(left, BATCH_BYTES), offset)
+        if not piece:
+            raise OSError(f"flux précédent tronqué à l'octet {offset}")
+        yield piece
+        offset += len(piece)
+        left -= len(piece)
