@@ -27,6 +27,7 @@ from gateway.validation.fragment_validator import FragmentValidator, SchemaViola
 from gateway.worker_pool import start_pool
 
 CHUNK_SIZE = 250
+MAX_AHEAD = 32  # chunks in flight at most, however light (each holds a page of index entries)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class Chunk:
     wanted: list[tuple[str, ...]]
     history: Mapping[str, ExportedSessionDates]
     approvals: Mapping[str, Mapping[str, Approval]] = field(default_factory=dict)  # by destination
+    # Warm runs: the reused fragments around a changed offer, (offer's index, destination) ->
+    # (sha256, bytes). `before`: the one it follows (its deflate dictionary); `after`: the one
+    # that follows it, deflated here again with the new fragment as dictionary.
+    before: Mapping[tuple[int, str], tuple[str, bytes]] = field(default_factory=dict)
+    after: Mapping[tuple[int, str], tuple[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,6 +62,7 @@ class OfferResult:
     facts: OfferFacts
     # destination -> (decision with its fragment left empty, index of its bytes in `blobs` or -1)
     decisions: dict[str, tuple[OfferDecision, int]]
+    followers: dict[str, int] = field(default_factory=dict)  # destination -> blob of `Chunk.after`
 
 
 @dataclass(frozen=True)
@@ -95,10 +102,11 @@ def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator, ge
     blobs: list[Blob] = []
     blob_of: dict[tuple[str, str], int] = {}
     previous: dict[str, Blob] = {}  # per destination, the last fragment exported in this chunk
-    for stored, wanted in zip(chunk.offers, chunk.wanted, strict=True):
+    for position, (stored, wanted) in enumerate(zip(chunk.offers, chunk.wanted, strict=True)):
         offer = parse_stored(stored)  # once for every destination
         memo = _OfferMemo(validator)
         decisions: dict[str, tuple[OfferDecision, int]] = {}
+        followers: dict[str, int] = {}
         for name in wanted:
             decision = decide_safely(
                 stored,
@@ -115,16 +123,23 @@ def process_chunk(job: ExportJob, chunk: Chunk, validator: FragmentValidator, ge
             index = -1
             if decision.verdict is Verdict.EXPORTED:
                 before = previous.get(name)
-                dictionary_sha = before.sha256 if before is not None else ""
+                dictionary_sha, dictionary = (before.sha256, before.data) if before is not None else ("", b"")
+                dictionary_sha, dictionary = chunk.before.get((position, name), (dictionary_sha, dictionary))
                 index = blob_of.get((decision.fragment_sha256, dictionary_sha), -1)
                 if index < 0:
                     index = blob_of[(decision.fragment_sha256, dictionary_sha)] = len(blobs)
-                    deflated = deflate_block(decision.fragment, job.gzip_level, before.data if before else b"")
+                    deflated = deflate_block(decision.fragment, job.gzip_level, dictionary)
                     blobs.append(Blob(decision.fragment, decision.fragment_sha256, deflated, dictionary_sha))
                 previous[name] = blobs[index]
+                follower = chunk.after.get((position, name))
+                if follower is not None:
+                    follower_sha, data = follower
+                    followers[name] = len(blobs)
+                    deflated = deflate_block(data, job.gzip_level, decision.fragment)
+                    blobs.append(Blob(data, follower_sha, deflated, decision.fragment_sha256))
                 decision = replace(decision, fragment=b"")
             decisions[name] = (decision, index)
-        results.append(OfferResult(OfferFacts.of(offer), decisions))
+        results.append(OfferResult(OfferFacts.of(offer), decisions, followers))
     return ChunkResult(results, blobs)
 
 
@@ -148,8 +163,8 @@ def _process_in_worker(job: ExportJob, chunk: Chunk) -> ChunkResult:
 class ChunkRunner:
     """Runs chunks inline (`workers <= 1`) or on a process pool, yielding results in order.
 
-    At most `2 × workers` chunks are in flight, so memory stays bounded however many offers
-    the store holds.
+    At most `2 × workers` full chunks (and `MAX_AHEAD` chunks in all) are in flight, so memory
+    stays bounded however many offers the store holds.
     """
 
     def __init__(self, workers: int, geography: Geography | None = None) -> None:
@@ -185,6 +200,7 @@ class ChunkRunner:
         if self._pool is None:
             self._pool = start_pool(self.workers)
         in_flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
+        offers_in_flight = 0
         for chunk in chunks:
             if chunk.offers:
                 future = self._pool.submit(_process_in_worker, job, chunk)
@@ -192,8 +208,14 @@ class ChunkRunner:
                 future = Future()
                 future.set_result(ChunkResult([], []))
             in_flight.append((chunk, future))
-            if len(in_flight) >= 2 * self.workers:
+            offers_in_flight += len(chunk.offers)
+            # Full chunks: 2 per worker. A warm run's chunks carry a few changed offers each:
+            # more of them go ahead, so the main process is not idle while workers start.
+            while len(in_flight) >= MAX_AHEAD or (
+                len(in_flight) >= 2 * self.workers and offers_in_flight >= 2 * self.workers * CHUNK_SIZE // 4
+            ):
                 done, future = in_flight.popleft()
+                offers_in_flight -= len(done.offers)
                 yield done, future.result()
         while in_flight:
             done, future = in_flight.popleft()

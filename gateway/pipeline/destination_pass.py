@@ -45,6 +45,7 @@ class DestinationPass:
     last_sha: str = ""  # the fragment written last, which the next deflate block refers back to
     _last_data: bytes | None = None
     _last_span: tuple[int, int] = (0, 0)  # …or where it is in the old feed
+    follower: Blob | None = None  # the next reused fragment, deflated by a worker after the last fresh one
 
     @property
     def name(self) -> str:
@@ -85,6 +86,7 @@ class DestinationPass:
             self.flush_copies()
             pending[:] = [xml_offset, xml_length, gz_offset, gz_length]
         self.last_sha, self._last_data, self._last_span = fields[Field.FRAGMENT_SHA], None, (xml_offset, xml_length)
+        self.follower = None
         return True
 
     def reuse(self, entry: Entry) -> str:
@@ -94,7 +96,11 @@ class DestinationPass:
             return entry.line
         fields = list(entry.fields)
         fields[Field.DICTIONARY] = self.last_sha
-        xml_length, gz_length = self.append(self.read_old(entry), fields[Field.FRAGMENT_SHA])
+        follower = self.follower
+        if follower is not None and follower.sha256 == fields[Field.FRAGMENT_SHA]:
+            xml_length, gz_length = self.append(follower.data, follower.sha256, follower)
+        else:
+            xml_length, gz_length = self.append(self.read_old(entry), fields[Field.FRAGMENT_SHA])
         fields[Field.XML_LENGTH], fields[Field.GZ_LENGTH] = str(xml_length), str(gz_length)
         return entry_line(fields)
 
@@ -102,6 +108,7 @@ class DestinationPass:
         """Write a fragment (new, or reused with another one before it); returns (xml, gz) lengths."""
         assert self.writer is not None
         self.flush_copies()
+        self.follower = None
         if blob is not None and blob.dictionary_sha256 == self.last_sha:
             deflated = blob.deflated
         else:
@@ -110,9 +117,12 @@ class DestinationPass:
         self.last_sha, self._last_data, self._last_span = sha, data, (0, 0)
         return len(data), len(deflated)
 
-    def read_old(self, entry: Entry) -> bytes:
+    def read_old(self, entry: Entry, tail: int | None = None) -> bytes:
+        """A cached fragment's bytes in the old feed (only its last `tail` bytes if given)."""
         assert self.cache_in is not None and self.cache_in.xml_fd is not None
         offset, length = entry.xml_span
+        if tail is not None and tail < length:
+            offset, length = offset + length - tail, tail
         return os.pread(self.cache_in.xml_fd, length, offset)
 
     def flush_copies(self) -> None:

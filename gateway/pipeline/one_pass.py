@@ -82,6 +82,7 @@ def run_pass(
 
 
 def _chunks(db: Session, passes: list[DestinationPass], today: date, plans: deque[_Plan]) -> Iterator[Chunk]:
+    last_planned: dict[str, Entry | int | None] = {}  # per destination, the last exported fragment planned
     for page in exportable_pages(db, CHUNK_SIZE, payloads=False):
         references = [stored.reference for stored in page]
         history = session_history(db, (ref for stored in page for ref in stored.session_references))
@@ -107,7 +108,56 @@ def _chunks(db: Session, passes: list[DestinationPass], today: date, plans: dequ
         payloads = payloads_of(db, (page[i].reference for i in to_decide)) if to_decide else {}
         offers = [_with_payload(page[i], payloads) for i in to_decide]
         plans.append(_Plan(page, history, approvals, reuse, problems, quick))
-        yield Chunk(offers, [wanted[i] for i in to_decide], history, approvals)
+        before, after = _neighbours(passes, reuse, to_decide, last_planned) if to_decide else ({}, {})
+        if not to_decide:
+            _carry_last(passes, reuse, last_planned)
+        yield Chunk(offers, [wanted[i] for i in to_decide], history, approvals, before, after)
+
+
+_FRESH = -1  # in `last_planned`: the last fragment planned is a fresh one (its bytes come from a worker)
+
+
+def _neighbours(
+    passes: list[DestinationPass],
+    reuse: dict[str, list[Entry | None]],
+    to_decide: list[int],
+    last_planned: dict[str, Entry | int | None],
+) -> tuple[dict[tuple[int, str], tuple[str, bytes]], dict[tuple[int, str], tuple[str, bytes]]]:
+    """The reused fragments right before and after each offer to decide, per destination, so the
+    worker deflates them against their new neighbours (else the main process would)."""
+    before: dict[tuple[int, str], tuple[str, bytes]] = {}
+    after: dict[tuple[int, str], tuple[str, bytes]] = {}
+    position_of = {index: position for position, index in enumerate(to_decide)}
+    for dest in passes:
+        if not dest.live or dest.cache_in is None or dest.cache_in.xml_fd is None or dest.writer is None:
+            continue
+        last = last_planned.get(dest.name)
+        fresh_at = -1  # chunk position of the fresh offer planned last, while nothing reused came after it
+        for index, entry in enumerate(reuse[dest.name]):
+            if entry is None:
+                if index in position_of:
+                    position = position_of[index]
+                    if isinstance(last, Entry):
+                        before[position, dest.name] = (last.fields[Field.FRAGMENT_SHA], dest.read_old(last, 32768))
+                    last, fresh_at = _FRESH, position
+                continue
+            if entry.fields[Field.VERDICT] != _EXPORTED:
+                continue
+            if fresh_at >= 0:
+                after[fresh_at, dest.name] = (entry.fields[Field.FRAGMENT_SHA], dest.read_old(entry))
+            last, fresh_at = entry, -1
+        last_planned[dest.name] = last
+    return before, after
+
+
+def _carry_last(
+    passes: list[DestinationPass], reuse: dict[str, list[Entry | None]], last_planned: dict[str, Entry | int | None]
+) -> None:
+    for dest in passes:
+        for entry in reversed(reuse[dest.name]):
+            if entry is not None and entry.fields[Field.VERDICT] == _EXPORTED:
+                last_planned[dest.name] = entry
+                break
 
 
 def _with_payload(stored: StoredOffer, payloads: dict[str, str]) -> StoredOffer:
@@ -258,6 +308,9 @@ def _take_fresh(
         blob = outcome.blobs[blob_index]
         dictionary = dest.last_sha
         lengths = dest.append(blob.data, blob.sha256, blob)
+        follower = fresh.followers.get(dest.name)
+        if follower is not None:
+            dest.follower = outcome.blobs[follower]
     if dest.cache_out is not None:
         facts = fresh.facts
         fields = [

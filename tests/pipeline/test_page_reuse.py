@@ -162,3 +162,32 @@ def test_the_cli_progress_asks_for_decisions_only_when_it_shows_a_bar(tmp_path: 
     shown = ExportProgress(Console(file=StringIO(), force_terminal=True), gw.database)
     assert shown.callback == shown.on_offer
     gw.database.close()
+
+
+def test_the_neighbours_of_a_changed_offer_are_deflated_by_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gateway.pipeline.destination_pass as destination_pass
+
+    gw = _gateway(tmp_path / "gw")
+    offers = _offers()
+    gw.import_offers(*offers)
+    run_export(gw.database, gw.config, destinations=["intercarif"], exported_at=FIXED_TIME)
+    gw.import_offers(with_changes(offers[5], title="BTS Négociation et digitalisation de la relation client"))
+    in_main: list[int] = []
+    original = destination_pass.deflate_block
+
+    def counting(data: bytes, level: int, dictionary: bytes = b"") -> bytes:
+        in_main.append(len(data))
+        return original(data, level, dictionary)
+
+    monkeypatch.setattr(destination_pass, "deflate_block", counting)
+    [warm] = run_export(gw.database, gw.config, destinations=["intercarif"], exported_at=LATER)
+    assert (warm.rebuilt, warm.reused) == (1, len(offers) - 1)
+    assert in_main == []  # the changed fragment and the one after it came deflated from the chunk
+    monkeypatch.setattr(destination_pass, "deflate_block", original)
+    assert warm.feed is not None
+    xml, gz = warm.feed.path.read_bytes(), warm.feed.gz_path.read_bytes()
+    [cold] = run_export(gw.database, gw.config, destinations=["intercarif"], exported_at=LATER, no_cache=True)
+    assert cold.feed is not None and (cold.feed.path.read_bytes(), cold.feed.gz_path.read_bytes()) == (xml, gz)
+    gw.database.close()
