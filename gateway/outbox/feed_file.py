@@ -89,7 +89,8 @@ class FeedFileWriter:
     blocks can be compressed in worker processes and the result still reads with any gunzip.
     """
 
-    def __init__(self, folder: Path, exported_at: datetime, gzip_level: int = 6) -> None:
+    def __init__(self, folder: Path, exported_at: datetime, gzip_level: int = 6, *, background: bool = False) -> None:
+        """`background`: write and digest on another thread (worth it when most bytes are copies)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.exported_at = exported_at
@@ -99,7 +100,7 @@ class FeedFileWriter:
         self._tmp_gz = folder / f"{TEMP_PREFIX}{token}.xml.gz"
         self._xml_raw = open(self._tmp_xml, "wb", buffering=_BUFFER)  # noqa: SIM115 - closed in commit/abort
         self._gz_raw = open(self._tmp_gz, "wb", buffering=_BUFFER)  # noqa: SIM115
-        self._sink = FeedSink(self._xml_raw, self._gz_raw)
+        self._sink = FeedSink(self._xml_raw, self._gz_raw, background=background)
         self._xml_size, self._gz_size = 0, 0
         self._sink.block(b"", _GZIP_HEADER)
         self._gz_size = len(_GZIP_HEADER)

@@ -27,7 +27,7 @@ from gateway.validation.fragment_validator import FragmentValidator, SchemaViola
 from gateway.worker_pool import start_pool
 
 CHUNK_SIZE = 250
-MAX_AHEAD = 32  # chunks in flight at most, however light (each holds a page of index entries)
+MAX_AHEAD = 8  # chunks in flight at most, however light (each holds a page of index entries)
 
 
 @dataclass(frozen=True)

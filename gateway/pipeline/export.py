@@ -112,10 +112,12 @@ def run_export(
 
 
 def _open(dest: DestinationPass, folder: Path, config: GatewayConfig, moment: datetime, no_cache: bool) -> None:
-    dest.writer = FeedFileWriter(folder, moment, config.outbox.gzip_level)
-    dest.spool = RowSpool()
     if not no_cache:
         dest.cache_in = IndexReader(config.outbox.path, dest.name, dest.context)
+    # A warm run mostly copies the last feed: its bytes are written and digested on another core.
+    warm = dest.cache_in is not None and dest.cache_in.xml_fd is not None
+    dest.writer = FeedFileWriter(folder, moment, config.outbox.gzip_level, background=warm)
+    dest.spool = RowSpool()
     dest.cache_out = IndexWriter(config.outbox.path, dest.name, dest.context)
     dest.start(moment)
 
