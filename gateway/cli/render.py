@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -41,7 +42,7 @@ OUTCOME_LABELS = {
 }
 
 
-def _problem_lines(problems: list[Problem]) -> str:
+def _problem_lines(problems: Sequence[Problem]) -> str:
     return "\n".join(
         f"{'⚠' if p.severity is Severity.WARNING else '✗'} {p.code} {p.path}: {p.message}" for p in problems
     )

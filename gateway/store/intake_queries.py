@@ -3,7 +3,7 @@ session owners, and the groups compared for duplicates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,7 +21,7 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
         yield wanted[start : start + _CHUNK]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredState:
     """An offer as stored before this file: what decides created / updated / unchanged."""
 
@@ -117,11 +117,14 @@ class LookAlike:
     problems: str
 
 
-def duplicate_groups(db: Session, keys: Iterable[str]) -> dict[str, list[LookAlike]]:
-    """Live offers per duplicate key (same Certifinfo and formateur), in reference order."""
-    found: dict[str, list[LookAlike]] = {}
+def duplicate_groups(db: Session, keys: Iterable[str]) -> Iterator[list[LookAlike]]:
+    """Live offers of each duplicate key (same Certifinfo and formateur), in reference order.
+
+    Yielded key chunk by key chunk: a first import of 100,000 offers has a key for each, and
+    holding every group at once cost ~200 MB."""
     live = {s.value for s in LIVE_STATUSES}
     for chunk in _chunks(keys):
+        found: dict[str, list[LookAlike]] = {}
         # The status is tested here, not in SQL: given both, SQLite's planner may walk the
         # (status, reference) index over every validated offer instead of the key's index.
         rows = db.execute(
@@ -140,4 +143,4 @@ def duplicate_groups(db: Session, keys: Iterable[str]) -> dict[str, list[LookAli
             if key is None or status not in live:
                 continue
             found.setdefault(key, []).append(LookAlike(reference, certifinfo or "", tuple(spans.split()), problems))
-    return found
+        yield from found.values()
