@@ -20,7 +20,8 @@ import pytest
 from lxml import etree
 
 from gateway.config import GatewayConfig, OutboxSettings, StoreSettings, ValidationSettings
-from gateway.intake.importer import ImportReport, import_file
+from gateway.intake.importer import import_file
+from gateway.intake.report import ImportReport
 from gateway.pipeline.export import DestinationResult, run_export
 from gateway.store.database import Database
 from tests.pg_server import PgServer, postgres_bin_dir, running_postgres

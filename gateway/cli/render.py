@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from gateway.cli.times import when
 from gateway.config import GatewayConfig
-from gateway.intake.importer import ImportReport, Outcome
 from gateway.intake.last_valid import rejected_update
+from gateway.intake.report import ImportReport, Outcome
 from gateway.outbox.relay import DeliveryReport
 from gateway.pipeline.explain import explain_offer
 from gateway.pipeline.export import DestinationResult

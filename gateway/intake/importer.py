@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import gc
 import json
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, cast, overload
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.orm import Session
@@ -38,6 +36,7 @@ from gateway.intake.last_valid import accepted_references, held_row, rejected_di
 from gateway.intake.prepare import Prepared
 from gateway.intake.reader import looks_like_json_lines, read_entries
 from gateway.intake.recall import RecordDigests
+from gateway.intake.report import ImportReport, Outcome, RecordResult, StoredProblems
 from gateway.problems import Code, Problem, warning
 from gateway.rules.store_checks import (
     duplicate_warning,
@@ -53,80 +52,10 @@ from gateway.store.intake_queries import (
     session_owners,
     stored_states,
 )
-from gateway.store.queries import dump_problems, load_problems_json, session_history
+from gateway.store.queries import dump_problems, session_history
 from gateway.store.search_fields import problem_codes_column
 from gateway.store.tables import ImportRejectionRow, OfferRow, SessionOwnerRow
 from gateway.worker_pool import cores
-
-
-class Outcome(StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    REJECTED = "rejected"  # stored, but not exportable until fixed
-    REPEATED = "repeated"  # the reference comes again later in the file: that later record wins
-
-
-class StoredProblems(Sequence[Problem]):
-    """The problems of a stored row, read from its JSON text only when asked for.
-
-    A nightly file's report has one result per record, most of them unchanged rows whose
-    problems nobody looks at (the CLI shows 200 lines at most): building their models up front
-    took a third of an unchanged re-import and about 1.6 KB per record of memory."""
-
-    __slots__ = ("_loaded", "_text")
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._loaded: list[Problem] | None = None
-
-    def _list(self) -> list[Problem]:
-        if self._loaded is None:
-            self._loaded = load_problems_json(self._text)
-        return self._loaded
-
-    @overload
-    def __getitem__(self, index: int) -> Problem: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Problem]: ...
-    def __getitem__(self, index: int | slice) -> Problem | Sequence[Problem]:
-        return self._list()[index]
-
-    def __len__(self) -> int:
-        return len(self._list())
-
-    def __bool__(self) -> bool:
-        return self._text.strip("[] \t\r\n") != ""  # an empty JSON array: no parse needed to know
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return self._list() == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]  # compares like a list
-
-    def __repr__(self) -> str:
-        return repr(self._list())
-
-
-@dataclass(frozen=True)
-class RecordResult:
-    line: int
-    reference: str | None
-    outcome: Outcome
-    problems: Sequence[Problem]
-    # A rejected update of a valid offer: the offer keeps (and still exports) its last valid version.
-    kept_last_valid: bool = False
-
-
-@dataclass
-class ImportReport:
-    source: str
-    results: list[RecordResult] = field(default_factory=list)
-
-    def counts(self) -> Counter[Outcome]:
-        return Counter(result.outcome for result in self.results)
-
 
 BATCH_SIZE = 500
 

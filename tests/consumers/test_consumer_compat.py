@@ -17,8 +17,8 @@ import pytest
 from lxml import etree
 
 from gateway.config import load_config
-from gateway.intake.importer import Outcome
 from gateway.intake.models import Offer
+from gateway.intake.report import Outcome
 from tests.conftest import FIXED_TIME, REPO, Gateway, q
 from tests.consumers.lheo_reader import NS, feed_problems, read_feed
 

@@ -13,8 +13,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from gateway.intake.importer import ImportReport, Outcome, import_file
+from gateway.intake.importer import import_file
 from gateway.intake.reader import InputFileError
+from gateway.intake.report import ImportReport, Outcome
 from gateway.pipeline.export import run_export
 from gateway.store.tables import OfferRow
 from tests.conftest import FIXED_TIME, LHEO_NS, assert_valid_official

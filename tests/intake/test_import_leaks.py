@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from gateway.intake.importer import ImportReport, Outcome
+from gateway.intake.report import ImportReport, Outcome
 from gateway.problems import Code
 from gateway.store.queries import load_problems
 from gateway.store.tables import OfferRow

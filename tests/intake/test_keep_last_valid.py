@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gateway.intake.importer import Outcome
+from gateway.intake.report import Outcome
 from gateway.store.tables import OfferRow, RejectedUpdateRow
 from tests.conftest import FIXED_TIME, LHEO_NS, Gateway, base_offer, with_changes
 

@@ -26,7 +26,8 @@ from gateway.config import (
     ValidationSettings,
 )
 from gateway.intake import prepare as prepare_module
-from gateway.intake.importer import ImportReport, Outcome, import_file
+from gateway.intake.importer import import_file
+from gateway.intake.report import ImportReport, Outcome
 from gateway.pipeline.export import run_export
 from gateway.store.database import Database
 from gateway.store.tables import ImportRejectionRow, OfferRow, RejectedUpdateRow, SessionOwnerRow

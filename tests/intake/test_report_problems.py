@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.intake import importer
-from gateway.intake.importer import StoredProblems
+from gateway.intake import report as report_module
+from gateway.intake.report import StoredProblems
 from gateway.problems import Code, warning
 from gateway.store.queries import dump_problems
 from tests.conftest import Gateway, base_offer, with_changes
@@ -32,8 +32,8 @@ def test_unchanged_rows_of_a_report_are_not_parsed_until_read(
     offer = with_changes(base_offer(), responsable__siret="73282932000075")  # rejected, one problem
     gateway.import_offers(offer)
     calls: list[str] = []
-    real = importer.load_problems_json
-    monkeypatch.setattr(importer, "load_problems_json", lambda text: calls.append(text) or real(text))
+    real = report_module.load_problems_json
+    monkeypatch.setattr(report_module, "load_problems_json", lambda text: calls.append(text) or real(text))
     report = gateway.import_offers(offer)
     [result] = report.results
     assert result.outcome.value == "rejected" and bool(result.problems) and calls == []

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from gateway.config import RulesSettings
-from gateway.intake.importer import Outcome
 from gateway.intake.models import Offer
+from gateway.intake.report import Outcome
 from gateway.problems import Severity
 from gateway.rules.geography import Geography
 from gateway.rules.offer_checks import check_offer

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from gateway.intake import prepare as prepare_module
-from gateway.intake.importer import Outcome, import_file
+from gateway.intake.importer import import_file
+from gateway.intake.report import Outcome
 from gateway.store.tables import OfferRow
 from tests.conftest import Gateway
 
