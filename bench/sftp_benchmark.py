@@ -38,7 +38,8 @@ if str(REPO) not in sys.path:  # run as a script: make `tests` importable like `
     sys.path.insert(0, str(REPO))
 
 from gateway.transports.base import FeedToDeliver  # noqa: E402
-from gateway.transports.sftp import SftpSettings, SftpTransport  # noqa: E402
+from gateway.transports.sftp import SftpTransport  # noqa: E402
+from gateway.transports.sftp_settings import SftpSettings  # noqa: E402
 from tests.transports.sshd_server import SshdInfo, running_sshd, sshd_missing_reason  # noqa: E402
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from gateway.transports.base import Transport
-from gateway.transports.http import HttpSettings, HttpTransport
+from gateway.transports.http_settings import HttpSettings
 from gateway.transports.local import LocalFolderSettings, LocalFolderTransport
-from gateway.transports.sftp import SftpSettings
+from gateway.transports.sftp_settings import SftpSettings
 
 TransportSettings = Annotated[LocalFolderSettings | SftpSettings | HttpSettings, Field(discriminator="kind")]
 
@@ -32,10 +32,12 @@ def make_transport(settings: TransportSettings) -> Transport:
     """A new transport for one delivery run (connections open on first delivery); the caller closes it."""
     if isinstance(settings, LocalFolderSettings):
         return LocalFolderTransport(settings)
+    # Imported on use: a process that only reads the configuration (an export, its workers, the
+    # web server) does not load httpx, or paramiko and cryptography.
     if isinstance(settings, HttpSettings):
+        from gateway.transports.http import HttpTransport
+
         return HttpTransport(settings)
-    # Imported on use. Note that `SftpSettings` above already loads the module (and paramiko): to
-    # spare paramiko to configurations without SFTP, its settings would need a module of their own.
     from gateway.transports.sftp import SftpTransport
 
     return SftpTransport(settings)

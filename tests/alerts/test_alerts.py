@@ -27,7 +27,7 @@ from gateway.alerts.settings import AlertSettings, DestinationAlerts, EmailSetti
 from gateway.config import DestinationSettings, RetryPolicy
 from gateway.outbox.relay import deliver_pending, replay
 from gateway.store.tables import AlertRow, TransmissionRow
-from gateway.transports.http import HttpSettings
+from gateway.transports.http_settings import HttpSettings
 from tests.conftest import Gateway, base_offer, with_changes
 from tests.transports.http_fixtures import http_receiver  # noqa: F401
 from tests.transports.http_receiver import HttpReceiver, Reply

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from gateway.config import DestinationSettings, RetryPolicy
 from gateway.outbox.relay import Status, backoff_delay, deliver_pending, recover_interrupted, replay
 from gateway.store.tables import AttemptRow, AuditRow, FeedRow, ReplayRow, TransmissionRow
-from gateway.transports.http import HttpSettings
+from gateway.transports.http_settings import HttpSettings
 from gateway.transports.local import LocalFolderSettings
 from tests.conftest import Gateway, base_offer, with_changes, write_config
 from tests.transports.http_fixtures import http_receiver  # noqa: F401

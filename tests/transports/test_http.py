@@ -23,15 +23,8 @@ from pydantic import ValidationError
 
 from gateway.outbox.feed_file import FeedFileWriter
 from gateway.transports.base import DeliveryError, FeedToDeliver
-from gateway.transports.http import (
-    BasicAuth,
-    BearerAuth,
-    ClientCertAuth,
-    HttpSettings,
-    HttpTransport,
-    idempotency_key,
-    parse_retry_after,
-)
+from gateway.transports.http import HttpTransport, idempotency_key, parse_retry_after
+from gateway.transports.http_settings import BasicAuth, BearerAuth, ClientCertAuth, HttpSettings
 from gateway.transports.registry import make_transport, transport_settings
 from tests.transports.http_fixtures import http_receiver  # noqa: F401
 from tests.transports.http_receiver import HttpReceiver, Reply, ThrowawayPki, make_test_pki

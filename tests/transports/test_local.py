@@ -311,7 +311,8 @@ def test_registry_builds_the_local_transport_from_its_kind(tmp_path: Path, feed:
 
 
 def test_registry_knows_the_sftp_kind() -> None:
-    from gateway.transports.sftp import SftpSettings, SftpTransport
+    from gateway.transports.sftp import SftpTransport
+    from gateway.transports.sftp_settings import SftpSettings
 
     chosen = transport_settings(
         {

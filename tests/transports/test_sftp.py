@@ -16,7 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.transports.base import DeliveryError, DeliveryReceipt, FeedToDeliver, versioned_name
-from gateway.transports.sftp import SftpSettings, SftpTransport, host_key_fingerprint
+from gateway.transports.sftp import SftpTransport, host_key_fingerprint
+from gateway.transports.sftp_settings import SftpSettings
 from tests.transports.conftest import FeedFactory
 from tests.transports.sshd_server import (
     SshdInfo,

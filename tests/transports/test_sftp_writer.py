@@ -14,7 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.transports.base import DeliveryError
-from gateway.transports.sftp import SftpSettings, SftpTransport
+from gateway.transports.sftp import SftpTransport
+from gateway.transports.sftp_settings import SftpSettings
 from gateway.transports.sftp_writer import PipelinedWriter, SourceChanged
 from tests.transports.conftest import FeedFactory
 from tests.transports.sshd_server import SshdInfo, running_sshd

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from gateway.config import DestinationSettings, RetryPolicy
 from gateway.outbox.relay import deliver_pending
-from gateway.transports.http import HttpSettings
+from gateway.transports.http_settings import HttpSettings
 from tests.conftest import REPO, Gateway, base_offer, with_changes
 from tests.transports.http_fixtures import http_receiver  # noqa: F401
 from tests.transports.http_receiver import HttpReceiver, Reply
