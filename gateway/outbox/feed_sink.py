@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 BATCH_BYTES = 1 << 20
+COPY_PIECE = 4 << 20  # bytes of an old span read at a time
 _QUEUE_BATCHES = 16
 
 _Block = tuple[bytearray, bytearray]  # fragments and their deflate blocks, joined
@@ -48,6 +49,7 @@ class FeedSink(threading.Thread):
         self._error: BaseException | None = None
         self._abandoned = False
         self._background = background
+        self._buffer: memoryview | None = None
         if background:
             self.start()
 
@@ -131,20 +133,24 @@ class FeedSink(threading.Thread):
         self.gz_sha.update(deflated)
 
     def _copy(self, xml_fd: int, xml_offset: int, xml_length: int, gz_fd: int, gz_offset: int, gz_length: int) -> None:
-        for piece in _pieces(xml_fd, xml_offset, xml_length):
+        for piece in self._pieces(xml_fd, xml_offset, xml_length):
             self._xml.write(piece)
             self.xml_sha.update(piece)
             self.crc = zlib.crc32(piece, self.crc)
-        for piece in _pieces(gz_fd, gz_offset, gz_length):
+        for piece in self._pieces(gz_fd, gz_offset, gz_length):
             self._gz.write(piece)
             self.gz_sha.update(piece)
 
-
-def _pieces(fd: int, offset: int, left: int) -> Iterator[bytes]:
-    while left > 0:
-        piece = os.pread(fd, min(left, BATCH_BYTES), offset)
-        if not piece:
-            raise OSError(f"flux précédent tronqué à l'octet {offset}")
-        yield piece
-        offset += len(piece)
-        left -= len(piece)
+    def _pieces(self, fd: int, offset: int, left: int) -> Iterator[memoryview]:
+        """The span in pieces read into one reused buffer: each piece costs this thread four
+        hand-offs of the GIL (read, write, two digests), so pieces are large."""
+        if self._buffer is None:
+            self._buffer = memoryview(bytearray(COPY_PIECE))
+        while left > 0:
+            view = self._buffer[: min(left, COPY_PIECE)]
+            got = os.preadv(fd, [view], offset)
+            if not got:
+                raise OSError(f"flux précédent tronqué à l'octet {offset}")
+            yield view[:got]
+            offset += got
+            left -= got

@@ -46,6 +46,12 @@ class DestinationPass:
     _last_data: bytes | None = None
     _last_span: tuple[int, int] = (0, 0)  # …or where it is in the old feed
     follower: Blob | None = None  # the next reused fragment, deflated by a worker after the last fresh one
+    dated_memo: dict[str | None, str] = field(default_factory=dict)  # end of validity → dated signature, today
+    # The run whose feed_offers rows offers taken unchanged carry over (None: each gets its row
+    # spooled), and the range of consecutive index entries being carried: first, last reference,
+    # exported offers among them, ordinal of the last.
+    carry_from: int | None = None
+    _carrying: list[str | int] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -124,6 +130,31 @@ class DestinationPass:
         if tail is not None and tail < length:
             offset, length = offset + length - tail, tail
         return os.pread(self.cache_in.xml_fd, length, offset)
+
+    def carry(self, entry: Entry, *, exported: bool) -> bool:
+        """An entry taken unchanged: its row will be copied from the last run's (False: spool it).
+
+        Consecutive entries of the old index make one range of references, copied in one
+        statement; any other entry in between (rebuilt, removed) ends the range, so a range
+        holds exactly the offers the last run exported between its two ends."""
+        if self.carry_from is None:
+            return False
+        run = self._carrying
+        if run and run[3] == entry.ordinal - 1:
+            run[1], run[3] = entry.reference, entry.ordinal
+            run[2] = int(run[2]) + exported
+        else:
+            self.flush_carry()
+            run[:] = [entry.reference, entry.reference, int(exported), entry.ordinal]
+        return True
+
+    def flush_carry(self) -> None:
+        run = self._carrying
+        if run and run[2] and self.spool is not None:
+            self.spool.add(
+                "feed_offer_range", {"from_run": self.carry_from, "first": run[0], "last": run[1], "count": run[2]}
+            )
+        run.clear()
 
     def flush_copies(self) -> None:
         xml_offset, xml_length, gz_offset, gz_length = self._copy

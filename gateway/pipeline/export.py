@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from gateway.code_version import code_fingerprint
 from gateway.config import GatewayConfig
 from gateway.mapping.profiles import load_profiles
@@ -40,7 +42,7 @@ from gateway.pipeline.recording import (
 from gateway.pipeline.row_spool import RowSpool
 from gateway.store.database import Database
 from gateway.store.queries import count_exportable
-from gateway.store.tables import ExportRunRow
+from gateway.store.tables import ExportRunRow, FeedOfferRow
 from gateway.validation.fragment_validator import FragmentValidator
 from gateway.worker_pool import cores
 
@@ -95,7 +97,7 @@ def run_export(
                 locks.enter_context(export_lock(config.outbox.path, dest.name))
                 folder = outbox_folder(config, dest.name)
                 remove_leftovers(database, folder, dest.name)
-                _open(dest, folder, config, moment, no_cache)
+                _open(database, dest, folder, config, moment, no_cache)
                 live.append(dest)
             except OSError as exc:
                 log.error("destination %s: export failed: %s", dest.name, exc)
@@ -111,9 +113,12 @@ def run_export(
     return [dest.result for dest in passes]
 
 
-def _open(dest: DestinationPass, folder: Path, config: GatewayConfig, moment: datetime, no_cache: bool) -> None:
+def _open(
+    database: Database, dest: DestinationPass, folder: Path, config: GatewayConfig, moment: datetime, no_cache: bool
+) -> None:
     if not no_cache:
         dest.cache_in = IndexReader(config.outbox.path, dest.name, dest.context)
+        dest.carry_from = carried_run(database, dest.cache_in)
     # A warm run mostly copies the last feed: its bytes are written and digested on another core.
     warm = dest.cache_in is not None and dest.cache_in.xml_fd is not None
     dest.writer = FeedFileWriter(folder, moment, config.outbox.gzip_level, background=warm)
@@ -131,6 +136,7 @@ def _record(
     written: WrittenFeed | None = None
     try:
         dest.finish_bytes()
+        dest.flush_carry()
         if result.exported == 0:
             writer.abort()
             result.note = empty_note(database, dest.name)
@@ -141,6 +147,7 @@ def _record(
             run = ExportRunRow(destination=dest.name, started_at=started_at)
             db.add(run)
             db.flush()
+            run_id = run.id
             feed_id = feed_id_for(dest.name, written.stem) if written is not None else None
             insert_spooled(db, spool, run.id, feed_id)
             if written is not None and feed_id is not None:
@@ -153,7 +160,7 @@ def _record(
             finish_run(db, run.id, result)
         # Only now does the cache point into the new feed (a failure above keeps the old one).
         feed = (written.path.name, written.gz_path.name, written.size, written.gz_size) if written else None
-        cache_out.commit(feed, dest.starts)
+        cache_out.commit(feed, dest.starts, run_id, result.exported)
     except OSError as exc:
         log.error("destination %s: export failed: %s", dest.name, exc)
         result.feed = result.feed_id = None
@@ -183,6 +190,16 @@ def _record(
         result.quarantined,
         result.out_of_perimeter,
     )
+
+
+def carried_run(database: Database, cache: IndexReader) -> int | None:
+    """The run whose feed_offers rows this export may copy: the one that wrote the index, if its
+    rows are all still there (else every offer's row is written anew)."""
+    if not cache.usable or cache.run_id is None:
+        return None
+    with database.session() as db:
+        rows = db.scalar(select(func.count()).select_from(FeedOfferRow).where(FeedOfferRow.run_id == cache.run_id))
+    return cache.run_id if rows == cache.exported else None
 
 
 def _worker_count(database: Database, config: GatewayConfig) -> int:

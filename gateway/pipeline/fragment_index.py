@@ -57,13 +57,14 @@ FIELDS = len(Field)
 class Entry:
     """One line of an index, with the offsets its position gives it."""
 
-    __slots__ = ("fields", "gz_offset", "line", "xml_offset")
+    __slots__ = ("fields", "gz_offset", "line", "ordinal", "xml_offset")
 
-    def __init__(self, line: str, xml_offset: int, gz_offset: int) -> None:
+    def __init__(self, line: str, xml_offset: int, gz_offset: int, ordinal: int = 0) -> None:
         self.line = line
         self.fields = line.rstrip("\n").split("\t")
         self.xml_offset = xml_offset
         self.gz_offset = gz_offset
+        self.ordinal = ordinal  # its line number in the index: consecutive entries, consecutive offers
 
     @property
     def reference(self) -> str:
@@ -94,6 +95,9 @@ class IndexReader:
         self._file: IO[str] | None = None
         self._window: OrderedDict[str, Entry] = OrderedDict()
         self._xml_at = self._gz_at = 0
+        self._ordinal = 0
+        self.run_id: int | None = None  # the export run that wrote it, and how many offers it exported
+        self.exported = 0
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             self._open(context)
 
@@ -110,6 +114,7 @@ class IndexReader:
             self.xml_fd = os.open(xml, os.O_RDONLY)
             self.gz_fd = os.open(gz, os.O_RDONLY)
         self._xml_at, self._gz_at = header["xml_start"], header["gz_start"]
+        self.run_id, self.exported = int(header["run_id"]), int(header["exported"])
         self.usable = True
 
     def _next(self) -> Entry | None:
@@ -118,7 +123,8 @@ class IndexReader:
             line = self._file.readline()
             if not line:
                 return None
-            entry = Entry(line, self._xml_at, self._gz_at)
+            entry = Entry(line, self._xml_at, self._gz_at, self._ordinal)
+            self._ordinal += 1
             if len(entry.fields) != FIELDS:
                 raise ValueError("wrong field count")
             self._xml_at += int(entry.fields[Field.XML_LENGTH])
@@ -174,11 +180,15 @@ class IndexWriter:
         self._body = open(self._tmp, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115 - see abort()
         self.write = self._body.write
 
-    def commit(self, feed: tuple[str, str, int, int] | None, starts: tuple[int, int]) -> None:
+    def commit(
+        self, feed: tuple[str, str, int, int] | None, starts: tuple[int, int], run_id: int, exported: int
+    ) -> None:
         """Header first, in a second file then renamed: readers never see a partial index.
 
         `feed`: (xml name, gz name, xml size, gz size), None when no feed was emitted;
-        `starts`: where the first fragment sits in each file (after the document head).
+        `starts`: where the first fragment sits in each file (after the document head);
+        `run_id`, `exported`: the run recorded for it and its number of exported offers (the
+        next export copies that run's `feed_offers` rows for the offers it takes unchanged).
         """
         self._body.close()
         final_tmp = self.folder / f"{self._prefix}{uuid.uuid4().hex}"
@@ -192,6 +202,8 @@ class IndexWriter:
             "gz_size": gz_size,
             "xml_start": starts[0],
             "gz_start": starts[1],
+            "run_id": run_id,
+            "exported": exported,
         }
         try:
             with open(final_tmp, "w", encoding="utf-8") as out, open(self._tmp, "rb") as body:

@@ -91,12 +91,15 @@ def _chunks(db: Session, passes: list[DestinationPass], today: date, plans: dequ
         reuse: dict[str, list[Entry | None]] = {}
         quick: dict[str, list[bool]] = {}
         facts_of: dict[tuple[str, str], tuple[OfferFacts | None, str]] = {}  # once per offer, not per destination
+        own: dict[tuple[int, str, bool], bool] = {}  # likewise (`quick_entries`)
         for dest in passes:
             cache = dest.cache_in
             found: list[Entry | None] = [None] * len(page)
             if cache is not None and dest.live:
                 found = [cache.find(ref) for ref in references]
-            quick[dest.name] = fast = quick_entries(dest, page, found, problems, history, approvals[dest.name], today)
+            quick[dest.name] = fast = quick_entries(
+                dest, page, found, problems, history, approvals[dest.name], today, own
+            )
             reuse[dest.name] = [
                 entry
                 if fast[index]

@@ -36,33 +36,50 @@ def quick_entries(
     history: dict[str, ExportedSessionDates],
     approvals: Mapping[str, object],
     today: date,
+    own: dict[tuple[int, str, bool], bool],
 ) -> list[bool]:
-    """For each offer of `page`: may its entry be taken by `take_quick` (see module doc)?"""
+    """For each offer of `page`: may its entry be taken by `take_quick` (see module doc)?
+
+    `own` is shared by the destinations of a page: an offer's facts are the same in every index
+    (they come from its payload), so its session history is checked once, not per destination."""
     if not dest.live or dest.on_offer is not None or dest.spool is None or dest.writer is None:
         return [False] * len(page)
     if dest.cache_in is None:
         return [False] * len(page)
     with_feed = dest.cache_in.xml_fd is not None
     profile = dest.profile
+    dated = dest.dated_memo
     quick = []
-    for stored, entry, problem in zip(page, entries, problems, strict=True):
+    for index, (stored, entry, problem) in enumerate(zip(page, entries, problems, strict=True)):
         if entry is None:
             quick.append(False)
             continue
         f = entry.fields
         verdict = f[Field.VERDICT]
         packed = f[Field.FACTS]
-        quick.append(
+        exported = verdict == _EXPORTED
+        if not (
             f[Field.PAYLOAD] == stored.payload_sha256
             and f[Field.PROBLEMS] == problem
             and not f[Field.APPROVAL]
             and not f[Field.HISTORY]
             and stored.reference not in approvals
-            and ((verdict == _EXPORTED and not f[Field.DETAILS] and with_feed) or verdict == _OUT)
+            and ((exported and not f[Field.DETAILS] and with_feed) or verdict == _OUT)
             and packed != _UNPACKABLE
-            and _own_history(stored, packed, history, verdict == _EXPORTED)
-            and f[Field.DATED] == dated_signature_for(profile, packed.split(RECORD, 1)[0] or None, today)
-        )
+        ):
+            quick.append(False)
+            continue
+        key = (index, packed, exported)
+        known = own.get(key)
+        if known is None:
+            known = own[key] = _own_history(stored, packed, history, exported)
+        if known:
+            valid_until = packed.split(RECORD, 1)[0] or None
+            signature = dated.get(valid_until)
+            if signature is None:
+                signature = dated[valid_until] = dated_signature_for(profile, valid_until, today)
+            known = f[Field.DATED] == signature
+        quick.append(known)
     return quick
 
 
@@ -93,12 +110,15 @@ def take_quick(dest: DestinationPass, stored: StoredOffer, entry: Entry) -> None
     if fields[Field.VERDICT] != _EXPORTED:
         dest.cache_out.write(entry.line)
         result.out_of_perimeter += 1
+        dest.carry(entry, exported=False)
         return
     dest.cache_out.write(dest.reuse(entry))  # copied, or its deflate block redone after another fragment
     exported = fields[Field.EXPORTED]
     sessions = exported.count(RECORD) + 1 if exported else 0
     result.exported += 1
     result.sessions_exported += sessions
+    if dest.carry(entry, exported=True):
+        return  # its feed_offers row is copied from the last run's, with its neighbours, in SQL
     dest.spool.add(
         "feed_offer",
         {

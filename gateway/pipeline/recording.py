@@ -165,12 +165,40 @@ def insert_spooled(db: Session, spool: RowSpool, run_id: int, feed_id: str | Non
                 f"VALUES ({driver_marks(connection, 4)})",
                 [(run_id, r["formation_reference"], r["fragment_sha256"], r["session_count"]) for r in rows],
             )
+        elif kind == "feed_offer_range":
+            _copy_feed_offers(db, rows, run_id)
         elif kind == "first_export" and feed_id is not None:
             # A reference can come twice (chunks in flight were read before the first was
             # recorded, or another process exported it meanwhile): the first record wins.
             db.execute(
                 insert_ignoring_duplicates(db, SessionHistoryRow),
                 [row | {"first_feed_id": feed_id} for row in rows],
+            )
+
+
+class CarriedRowsChanged(OSError):
+    """The last run's feed_offers rows changed during the export (never expected: its
+    destination's lock is held): nothing of this run is recorded, the next one writes every row."""
+
+
+def _copy_feed_offers(db: Session, ranges: list[dict[str, Any]], run_id: int) -> None:
+    """The rows of offers taken unchanged, copied from the run that wrote the index, range by range."""
+    connection = db.connection()
+    marks = driver_marks(connection, 1)
+    statement = (
+        f"INSERT INTO {FeedOfferRow.__tablename__} (run_id, formation_reference, fragment_sha256, session_count) "
+        f"SELECT {marks}, formation_reference, fragment_sha256, session_count FROM {FeedOfferRow.__tablename__} "
+        f"WHERE run_id = {marks} AND formation_reference >= {marks} AND formation_reference <= {marks}"
+    )
+    for carried in ranges:
+        copied = connection.exec_driver_sql(
+            statement, (run_id, carried["from_run"], carried["first"], carried["last"])
+        ).rowcount
+        if copied != carried["count"]:
+            raise CarriedRowsChanged(
+                0,  # no errno: the message is the reason staff read
+                f"les offres du run {carried['from_run']} ({carried['first']} … {carried['last']}) ont changé "
+                "pendant l'export"
             )
 
 
