@@ -198,7 +198,7 @@ def _copy_feed_offers(db: Session, ranges: list[dict[str, Any]], run_id: int) ->
             raise CarriedRowsChanged(
                 0,  # no errno: the message is the reason staff read
                 f"les offres du run {carried['from_run']} ({carried['first']} … {carried['last']}) ont changé "
-                "pendant l'export"
+                "pendant l'export",
             )
 
 
