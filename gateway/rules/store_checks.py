@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from gateway.intake.models import Offer, Place
 from gateway.problems import Code, Problem, session_error, warning
@@ -40,8 +39,9 @@ class SessionsOf(Protocol):
     def sessions(self) -> Sequence[DatedSession]: ...
 
 
-@dataclass(frozen=True)
-class ExportedSessionDates:
+class ExportedSessionDates(NamedTuple):
+    """A session's first export (a tuple: exports build hundreds of thousands, and send them to workers)."""
+
     formation_reference: str
     start: str
     end: str

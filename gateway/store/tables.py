@@ -61,6 +61,16 @@ class OfferRow(Base):
         Index("ix_offers_towns", "towns"),
         Index("ix_offers_sirets", "sirets"),
         Index("ix_offers_problem_codes", "problem_codes", "reference"),
+        # The export's page scan without reading payloads (migration 0010; SQLite only).
+        Index(
+            "ix_offers_export_scan",
+            "bo_status",
+            "reference",
+            "payload_sha256",
+            "accepted",
+            "session_references",
+            "problems",
+        ).ddl_if(dialect="sqlite"),
     )
 
 
