@@ -56,6 +56,7 @@ class _Plan:
     reuse: dict[str, list[Entry | None]]
     problems: list[str]  # problems_signature of each offer
     quick: dict[str, list[bool]]  # per destination, the entries taken as they are (`page_reuse`)
+    to_decide: list[int]  # the offers sent to the workers, in the order their results come back
 
 
 def run_pass(
@@ -106,11 +107,12 @@ def _chunks(db: Session, passes: list[DestinationPass], today: date, plans: dequ
                 else _reusable(dest, stored, entry, problems[index], history, approvals[dest.name], today, facts_of)
                 for index, (stored, entry) in enumerate(zip(page, found, strict=True))
             ]
-        wanted = [tuple(d.name for d in passes if d.live and reuse[d.name][i] is None) for i in range(len(page))]
-        to_decide = [i for i, names in enumerate(wanted) if names]
+        live = [d for d in passes if d.live]
+        to_decide = sorted({i for d in live for i, entry in enumerate(reuse[d.name]) if entry is None})
+        wanted = {i: tuple(d.name for d in live if reuse[d.name][i] is None) for i in to_decide}
         payloads = payloads_of(db, (page[i].reference for i in to_decide)) if to_decide else {}
         offers = [_with_payload(page[i], payloads) for i in to_decide]
-        plans.append(_Plan(page, history, approvals, reuse, problems, quick))
+        plans.append(_Plan(page, history, approvals, reuse, problems, quick, to_decide))
         before, after = _neighbours(passes, reuse, to_decide, last_planned) if to_decide else ({}, {})
         if not to_decide:
             _carry_last(passes, reuse, last_planned)
@@ -213,25 +215,28 @@ def _reusable(
 def _write_page(
     plan: _Plan, outcome: ChunkResult, passes: list[DestinationPass], today: date, started_at: datetime
 ) -> None:
-    decided: Iterator[OfferResult] = iter(outcome.offers)
-    for index, stored in enumerate(plan.page):
-        fresh: OfferResult | None = None
-        if any(d.live and plan.reuse[d.name][index] is None for d in passes):
-            fresh = next(decided)
-        for dest in passes:
-            if not dest.live:
-                continue
-            entry = plan.reuse[dest.name][index]
-            try:
-                if entry is not None and plan.quick[dest.name][index]:
+    fresh_of: list[OfferResult | None] = [None] * len(plan.page)
+    for index, fresh in zip(plan.to_decide, outcome.offers, strict=True):
+        fresh_of[index] = fresh
+    # Destination by destination (each has its own feed, index and spool): the inner loop, run
+    # for every offer × destination of a nightly run, stays free of per-destination look-ups.
+    for dest in passes:
+        if not dest.live:
+            continue
+        reuse, quick = plan.reuse[dest.name], plan.quick[dest.name]
+        try:
+            for index, stored in enumerate(plan.page):
+                entry = reuse[index]
+                if entry is None:
+                    decided = fresh_of[index]
+                    assert decided is not None
+                    _take_fresh(dest, stored, decided, outcome, plan, index, today, started_at)
+                elif quick[index]:
                     take_quick(dest, stored, entry)
-                elif entry is not None:
-                    _take_cached(dest, stored, entry, plan, started_at)
                 else:
-                    assert fresh is not None
-                    _take_fresh(dest, stored, fresh, outcome, plan, index, today, started_at)
-            except OSError as exc:
-                dest.fail(exc)
+                    _take_cached(dest, stored, entry, plan, started_at)
+        except OSError as exc:
+            dest.fail(exc)
 
 
 def _take_cached(dest: DestinationPass, stored: StoredOffer, entry: Entry, plan: _Plan, started_at: datetime) -> None:
