@@ -23,6 +23,8 @@ from gateway.pipeline.offer_decision import OfferDecision
 from gateway.pipeline.recording import DestinationResult
 from gateway.pipeline.row_spool import RowSpool
 
+COPY_AHEAD = 16 << 20  # bytes of consecutive reused fragments handed to the writer at once
+
 
 def failure_note(exc: OSError) -> str:
     return f"export impossible : {os_reason(exc)} — aucun flux écrit, rien d'enregistré"
@@ -88,6 +90,8 @@ class DestinationPass:
         if pending[1] and pending[0] + pending[1] == xml_offset and pending[2] + pending[3] == gz_offset:
             pending[1] += xml_length
             pending[3] += gz_length
+            if pending[1] >= COPY_AHEAD:  # the feed's writer copies while this pass reads on
+                self.flush_copies()
         else:
             self.flush_copies()
             pending[:] = [xml_offset, xml_length, gz_offset, gz_length]
