@@ -69,7 +69,9 @@ class FeedSink(threading.Thread):
 
     def copy(self, xml_fd: int, xml_span: tuple[int, int], gz_fd: int, gz_span: tuple[int, int]) -> None:
         """The caller keeps both descriptors open until `finish()` returns."""
-        self._add((xml_fd, *xml_span, gz_fd, *gz_span), BATCH_BYTES // 64)  # no bytes held: cheap to queue
+        # Weighed by the bytes to copy: a long span is handed over at once (else it waited for
+        # 63 more copies, often until the end of the pass); short ones still go by batches.
+        self._add((xml_fd, *xml_span, gz_fd, *gz_span), max(BATCH_BYTES // 64, xml_span[1] + gz_span[1]))
 
     def _add(self, command: _Command, weight: int) -> None:
         self.check()
