@@ -11,7 +11,9 @@ process (so peak memory is measured apart), every one `--no-cache` unless said:
   destinations with the fragment cache of the previous run;
 - the peer: the whole `<lheo>` tree built with lxml's element API, validated whole against
   the same XSD, serialized to a file and hashed, in one process (intercarif's perimeter);
-- the I/O floor: the warm run's feed files copied with `cp` and fsynced, as the disk allows.
+- the I/O floor: the warm run's feed files copied with `cp` and fsynced, as the disk allows;
+  then the same files copied, digested (sha256 of both, crc32 of the .xml) and fsynced by one
+  Python thread: what any warm run must do to those bytes.
 Figures and ratios are printed beside the targets; nothing is asserted.
 """
 
@@ -24,6 +26,7 @@ import os
 import shutil
 import subprocess
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -179,6 +182,33 @@ def _io_floor(feeds: list[str], workdir: Path) -> float:
     return seconds
 
 
+def _digest_floor(feeds: list[str], workdir: Path) -> float:
+    """What every warm run must do to those bytes whatever the code: copy them, sha256 both
+    files, crc32 the .xml (the gzip trailer), fsync — in one thread, 4 MB at a time."""
+    target = workdir / "io-floor"
+    target.mkdir(exist_ok=True)
+    piece = memoryview(bytearray(4 << 20))
+    started = time.perf_counter()
+    for feed in feeds:
+        digest, crc = hashlib.sha256(), 0
+        source = os.open(feed, os.O_RDONLY)
+        with open(target / Path(feed).name, "wb", buffering=0) as copy:
+            offset = 0
+            while got := os.preadv(source, [piece], offset):
+                view = piece[:got]
+                copy.write(view)
+                digest.update(view)
+                if not feed.endswith(".gz"):
+                    crc = zlib.crc32(view, crc)
+                offset += got
+            os.fsync(copy.fileno())
+        os.close(source)
+    seconds = time.perf_counter() - started
+    for copy_path in target.iterdir():
+        copy_path.unlink()
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--offers", type=int, default=100_000)
@@ -239,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_line(f"warm, 4 dest., {changed:,} changed", warm))
     floor = _io_floor(warm["feeds"], workdir)
     print(f"{'I/O floor (cp + fsync)':<28} {floor:7.1f} s   the warm run's {len(warm['feeds'])} feed files, copied")
+    digest_floor = _digest_floor(warm["feeds"], workdir)
+    print(f"{'copy+sha256+crc32 floor':<28} {digest_floor:7.1f} s   same files, one thread (what a warm run must do)")
 
     four_cold = sum(run["seconds"] for run in singles.values())
     one = singles[DESTINATION]["seconds"]

@@ -84,7 +84,8 @@ class DestinationPass:
         fields = entry.fields
         if fields[Field.DICTIONARY] != self.last_sha:
             return False
-        (xml_offset, xml_length), (gz_offset, gz_length) = entry.xml_span, entry.gz_span
+        xml_offset, xml_length = entry.xml_offset, entry.xml_length
+        gz_offset, gz_length = entry.gz_offset, entry.gz_length
         pending = self._copy
         # Consecutive reused fragments sit side by side in the old feed: copied at once.
         if pending[1] and pending[0] + pending[1] == xml_offset and pending[2] + pending[3] == gz_offset:

@@ -59,13 +59,18 @@ FIELDS = 14
 class Entry:
     """One line of an index, with the offsets its position gives it."""
 
-    __slots__ = ("fields", "gz_offset", "line", "ordinal", "xml_offset")
+    __slots__ = ("fields", "gz_length", "gz_offset", "line", "ordinal", "xml_length", "xml_offset")
 
     def __init__(self, line: str, xml_offset: int, gz_offset: int, ordinal: int = 0) -> None:
+        """Raises ValueError for a line that is not an entry (damaged index)."""
         self.line = line
-        self.fields = line.rstrip("\n").split("\t")
+        self.fields = fields = line.rstrip("\n").split("\t")
+        if len(fields) != FIELDS:
+            raise ValueError("wrong field count")
         self.xml_offset = xml_offset
         self.gz_offset = gz_offset
+        self.xml_length = int(fields[Field.XML_LENGTH])
+        self.gz_length = int(fields[Field.GZ_LENGTH])
         self.ordinal = ordinal  # its line number in the index: consecutive entries, consecutive offers
 
     @property
@@ -74,11 +79,11 @@ class Entry:
 
     @property
     def xml_span(self) -> tuple[int, int]:
-        return self.xml_offset, int(self.fields[Field.XML_LENGTH])
+        return self.xml_offset, self.xml_length
 
     @property
     def gz_span(self) -> tuple[int, int]:
-        return self.gz_offset, int(self.fields[Field.GZ_LENGTH])
+        return self.gz_offset, self.gz_length
 
 
 def entry_line(fields: list[str]) -> str:
@@ -126,32 +131,35 @@ class IndexReader:
             if not line:
                 return None
             entry = Entry(line, self._xml_at, self._gz_at, self._ordinal)
-            self._ordinal += 1
-            if len(entry.fields) != FIELDS:
-                raise ValueError("wrong field count")
-            self._xml_at += int(entry.fields[Field.XML_LENGTH])
-            self._gz_at += int(entry.fields[Field.GZ_LENGTH])
         except ValueError:  # damaged (or not UTF-8): stop reusing from here on, the rest is rebuilt
             self.usable = False
             return None
+        self._ordinal += 1
+        self._xml_at += entry.xml_length
+        self._gz_at += entry.gz_length
         return entry
 
     def find(self, reference: str) -> Entry | None:
         if not self.usable:
             return None
-        found = self._window.pop(reference, None)
-        if found is not None:
-            return found
+        if self._window:
+            found = self._window.pop(reference, None)
+            if found is not None:
+                return found
         for _ in range(_LOOKAHEAD):
             entry = self._next()
             if entry is None:
                 break
-            if entry.reference == reference:
+            if entry.fields[0] == reference:
                 return entry
-            self._window[entry.reference] = entry
+            self._window[entry.fields[0]] = entry
             if len(self._window) > _LOOKAHEAD:
                 self._window.popitem(last=False)  # an offer no longer in the store
         return None
+
+    def find_all(self, references: list[str]) -> list[Entry | None]:
+        """`find` for each reference in turn (a page of the store, in index order)."""
+        return [self.find(reference) for reference in references]
 
     def close(self) -> None:
         for fd in (self.xml_fd, self.gz_fd):

@@ -97,7 +97,7 @@ def _chunks(db: Session, passes: list[DestinationPass], today: date, plans: dequ
             cache = dest.cache_in
             found: list[Entry | None] = [None] * len(page)
             if cache is not None and dest.live:
-                found = [cache.find(ref) for ref in references]
+                found = cache.find_all(references)
             quick[dest.name] = fast = quick_entries(
                 dest, page, found, problems, history, approvals[dest.name], today, own
             )
