@@ -26,6 +26,9 @@ from typing import BinaryIO
 
 BATCH_BYTES = 1 << 20
 COPY_PIECE = 4 << 20  # bytes of an old span read at a time
+# A background sink makes what it wrote durable as it goes, so the commit's fsync has little left
+# to wait for (a warm run writes ~3 GB at 100,000 offers; the disk works while the pass reads on).
+SYNC_EVERY = 256 << 20
 _QUEUE_BATCHES = 16
 
 _Block = tuple[bytearray, bytearray]  # fragments and their deflate blocks, joined
@@ -50,6 +53,7 @@ class FeedSink(threading.Thread):
         self._abandoned = False
         self._background = background
         self._buffer: memoryview | None = None
+        self._unsynced = 0
         if background:
             self.start()
 
@@ -124,10 +128,16 @@ class FeedSink(threading.Thread):
                     self._write(*command)
                 else:
                     self._copy(*command)
+            if self._background and self._unsynced >= SYNC_EVERY:
+                for out in (self._xml, self._gz):
+                    out.flush()
+                    os.fdatasync(out.fileno())
+                self._unsynced = 0
         except BaseException as exc:  # raised again in the exporting thread
             self._error = exc
 
     def _write(self, data: bytearray, deflated: bytearray) -> None:
+        self._unsynced += len(data)
         self._xml.write(data)
         self._gz.write(deflated)
         self.xml_sha.update(data)
@@ -135,6 +145,7 @@ class FeedSink(threading.Thread):
         self.gz_sha.update(deflated)
 
     def _copy(self, xml_fd: int, xml_offset: int, xml_length: int, gz_fd: int, gz_offset: int, gz_length: int) -> None:
+        self._unsynced += xml_length
         for piece in self._pieces(xml_fd, xml_offset, xml_length):
             self._xml.write(piece)
             self.xml_sha.update(piece)

@@ -11,7 +11,8 @@ all unchanged is written back verbatim.
 The index is written under a temporary name and renamed into place only once the export is
 recorded; its header names the feed files it points into and their sizes, and the index is
 ignored whenever they no longer match (a purged or damaged feed: the next export is cold).
-Format: a JSON header line, then one tab-separated line per offer (`Field` below).
+Format: a JSON header line (padded to 1 KB: it is written last, in place), then one
+tab-separated line per offer (`Field` below).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import uuid
 from collections import OrderedDict
 from pathlib import Path
@@ -31,6 +31,8 @@ from gateway.pipeline.cache_keys import CACHE_FORMAT
 CACHE_FOLDER = ".cache"  # in the outbox; a dot folder, never taken for a destination
 INDEX_SUFFIX = ".fragment-index"
 _LOOKAHEAD = 4096  # entries read ahead when an offer is new (or the store orders otherwise)
+# The header is written last, in place (no copy of a 50 MB body): its line is padded to this size.
+_HEADER_SPACE = 1024
 
 
 class Field:
@@ -188,12 +190,13 @@ class IndexWriter:
         self.context = context
         self._tmp = folder / f"{self._prefix}{uuid.uuid4().hex}"
         self._body = open(self._tmp, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115 - see abort()
+        self._body.write(" " * (_HEADER_SPACE - 1) + "\n")  # the header's place, filled by commit()
         self.write = self._body.write
 
     def commit(
         self, feed: tuple[str, str, int, int] | None, starts: tuple[int, int], run_id: int, exported: int
     ) -> None:
-        """Header first, in a second file then renamed: readers never see a partial index.
+        """Header written in its place, then the file renamed: readers never see a partial index.
 
         `feed`: (xml name, gz name, xml size, gz size), None when no feed was emitted;
         `starts`: where the first fragment sits in each file (after the document head);
@@ -201,7 +204,6 @@ class IndexWriter:
         next export copies that run's `feed_offers` rows for the offers it takes unchanged).
         """
         self._body.close()
-        final_tmp = self.folder / f"{self._prefix}{uuid.uuid4().hex}"
         xml, gz, xml_size, gz_size = feed or (None, None, 0, 0)
         header = {
             "format": CACHE_FORMAT,
@@ -215,16 +217,16 @@ class IndexWriter:
             "run_id": run_id,
             "exported": exported,
         }
+        line = json.dumps(header).encode()
         try:
-            with open(final_tmp, "w", encoding="utf-8") as out, open(self._tmp, "rb") as body:
-                out.write(json.dumps(header) + "\n")
-                out.flush()
-                shutil.copyfileobj(body, out.buffer, 1 << 20)
-            os.replace(final_tmp, self.path)
+            if len(line) >= _HEADER_SPACE:
+                raise ValueError("fragment index header too long")  # our names and digests: never
+            with open(self._tmp, "r+b") as out:
+                out.write(line.ljust(_HEADER_SPACE - 1) + b"\n")  # JSON allows the trailing spaces
+            os.replace(self._tmp, self.path)
         finally:
-            for tmp in (self._tmp, final_tmp):
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self._tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import Connection, func, literal, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from gateway.intake.models import FormationStatus
@@ -72,8 +72,9 @@ def existing_digests(db: Session, references: Iterable[str]) -> dict[str, tuple[
     return found
 
 
-@dataclass(frozen=True)
-class StoredOffer:
+class StoredOffer(NamedTuple):
+    """An offer as an export reads it (a tuple: built for every offer of every export, and sent to workers)."""
+
     reference: str
     payload: str
     accepted: bool
@@ -95,28 +96,30 @@ def exportable_pages(db: Session, page_size: int = _CHUNK, *, payloads: bool = T
     payload is left empty (`payloads_of` fetches the few an export must parse again).
     """
     last = ""
-    connection = db.connection()  # Core rows: the ORM's row loading costs more than the read
-    while True:
-        page = connection.execute(
-            select(
-                OfferRow.reference,
-                OfferRow.payload if payloads else literal(""),
-                OfferRow.accepted,
-                OfferRow.problems,
-                OfferRow.session_references,
-                OfferRow.payload_sha256,
-            )
-            .where(OfferRow.bo_status == FormationStatus.VALIDEE.value, OfferRow.reference > last)
-            .order_by(OfferRow.reference)
-            .limit(page_size)
-        ).all()
-        if not page:
-            return
-        yield [
-            StoredOffer(ref, payload, bool(accepted), problems, tuple(refs.split()), digest)
-            for ref, payload, accepted, problems, refs, digest in page
-        ]
-        last = page[-1][0]
+    connection = db.connection()
+    # A DB-API cursor and tuples: every export reads every validated offer this way, and
+    # SQLAlchemy's row objects cost more than the (covering-index) read itself.
+    marks = driver_marks(connection, 1)
+    payload = "payload" if payloads else "''"
+    query = (
+        f"SELECT reference, {payload}, accepted, problems, session_references, "
+        f"payload_sha256 FROM {OfferRow.__tablename__} WHERE bo_status = {marks} AND reference > {marks} "
+        f"ORDER BY reference LIMIT {int(page_size)}"
+    )
+    cursor = connection.connection.cursor()
+    try:
+        while True:
+            cursor.execute(query, (FormationStatus.VALIDEE.value, last))
+            page = cursor.fetchall()
+            if not page:
+                return
+            yield [
+                StoredOffer(ref, payload, bool(accepted), problems, tuple(refs.split()), digest)
+                for ref, payload, accepted, problems, refs, digest in page
+            ]
+            last = page[-1][0]
+    finally:
+        cursor.close()
 
 
 def payloads_of(db: Session, references: Iterable[str]) -> dict[str, str]:
