@@ -23,6 +23,12 @@ from tests.conftest import FIXED_TIME, Gateway, base_offer, with_changes
 DESTINATIONS = ["intercarif", "pole-emploi"]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The copy is SQL of our own (ranges of references, row counts): both stores run it."""
+    return str(request.param)
+
+
 def _offers() -> list[dict[str, Any]]:
     return [
         with_changes(base_offer(f"2026112700{i:02d}", (f"0010{i:04d}",)), certifinfo=f"1085{i:02d}")
