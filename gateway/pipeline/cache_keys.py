@@ -36,7 +36,7 @@ from gateway.rules.lheo_dates import DateProblem, parse_lheo_date
 from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.queries import StoredOffer
 
-CACHE_FORMAT = 2  # 2: the header names the run whose feed_offers rows unchanged offers carry over
+CACHE_FORMAT = 3  # 2: the header names the run whose feed_offers rows carry over; 3: segments
 KEY_LENGTH = 32  # hex digits kept of each sha256: 128 bits, ample for 10⁶ offers × destinations
 
 

@@ -22,6 +22,7 @@ from gateway.pipeline.fragment_index import Entry, Field, IndexReader, IndexWrit
 from gateway.pipeline.offer_decision import OfferDecision
 from gateway.pipeline.recording import DestinationResult
 from gateway.pipeline.row_spool import RowSpool
+from gateway.pipeline.segment_header import Block
 
 COPY_AHEAD = 16 << 20  # bytes of consecutive reused fragments handed to the writer at once
 
@@ -54,6 +55,14 @@ class DestinationPass:
     # exported offers among them, ordinal of the last.
     carry_from: int | None = None
     _carrying: list[str | int] = field(default_factory=list)
+    # The new index, segment by segment (`segments`): lines of the segment being written, then
+    # per segment of the page either ("lines", start, end, lines) or ("block", start, end, block),
+    # written out once every destination has taken the page.
+    _lines: list[str] = field(default_factory=list)
+    pending: list[tuple[str, int, int, list[str] | Block]] = field(default_factory=list)
+    # What the last fragment planned is (by `one_pass._chunks`): its digest, or None when it is a
+    # fresh one whose bytes are not known yet.
+    planned_sha: str | None = ""
 
     @property
     def name(self) -> str:
@@ -86,6 +95,12 @@ class DestinationPass:
             return False
         xml_offset, xml_length = entry.xml_offset, entry.xml_length
         gz_offset, gz_length = entry.gz_offset, entry.gz_length
+        self._extend_copy(xml_offset, xml_length, gz_offset, gz_length)
+        self.last_sha, self._last_data, self._last_span = fields[Field.FRAGMENT_SHA], None, (xml_offset, xml_length)
+        self.follower = None
+        return True
+
+    def _extend_copy(self, xml_offset: int, xml_length: int, gz_offset: int, gz_length: int) -> None:
         pending = self._copy
         # Consecutive reused fragments sit side by side in the old feed: copied at once.
         if pending[1] and pending[0] + pending[1] == xml_offset and pending[2] + pending[3] == gz_offset:
@@ -96,9 +111,6 @@ class DestinationPass:
         else:
             self.flush_copies()
             pending[:] = [xml_offset, xml_length, gz_offset, gz_length]
-        self.last_sha, self._last_data, self._last_span = fields[Field.FRAGMENT_SHA], None, (xml_offset, xml_length)
-        self.follower = None
-        return True
 
     def reuse(self, entry: Entry) -> str:
         """Take a cached fragment: copied, or, with another fragment before it now, its deflate
@@ -153,6 +165,38 @@ class DestinationPass:
             run[:] = [entry.reference, entry.reference, int(exported), entry.ordinal]
         return True
 
+    def index_line(self, line: str) -> None:
+        self._lines.append(line)
+
+    def end_segment(self, start: int, end: int) -> None:
+        self.pending.append(("lines", start, end, self._lines))
+        self._lines = []
+
+    def take_block(self, block: Block, start: int, end: int) -> None:
+        """A whole segment of the last export: its fragments copied in one span, its rows carried."""
+        header = block.header
+        result = self.result
+        result.reused += header.count
+        result.considered += header.count
+        result.exported += header.exported
+        result.out_of_perimeter += header.count - header.exported
+        result.sessions_exported += header.sessions
+        if header.exported:
+            assert header.first_dictionary == self.last_sha  # checked when it was planned
+            self._extend_copy(block.xml_offset, header.xml_length, block.gz_offset, header.gz_length)
+            self.last_sha, self._last_data = header.last_sha, None
+            self._last_span = (block.xml_offset + header.xml_length - header.last_length, header.last_length)
+            self.follower = None
+        run = self._carrying
+        last_ordinal = block.ordinal + header.count - 1
+        if run and run[3] == block.ordinal - 1:
+            run[1], run[3] = header.last_reference, last_ordinal
+            run[2] = int(run[2]) + header.exported
+        else:
+            self.flush_carry()
+            run[:] = [header.first_reference, header.last_reference, header.exported, last_ordinal]
+        self.pending.append(("block", start, end, block))
+
     def flush_carry(self) -> None:
         run = self._carrying
         if run and run[2] and self.spool is not None:
@@ -160,6 +204,13 @@ class DestinationPass:
                 "feed_offer_range", {"from_run": self.carry_from, "first": run[0], "last": run[1], "count": run[2]}
             )
         run.clear()
+
+    def read_last_of(self, block: Block, tail: int) -> bytes:
+        """The last `tail` bytes of a block's last fragment, in the old feed."""
+        assert self.cache_in is not None and self.cache_in.xml_fd is not None
+        length = min(tail, block.header.last_length)
+        end = block.xml_offset + block.header.xml_length
+        return os.pread(self.cache_in.xml_fd, length, end - length)
 
     def flush_copies(self) -> None:
         xml_offset, xml_length, gz_offset, gz_length = self._copy

@@ -27,6 +27,7 @@ from typing import IO
 
 from gateway.outbox.feed_file import TEMP_PREFIX
 from gateway.pipeline.cache_keys import CACHE_FORMAT
+from gateway.pipeline.segment_header import Block, SegmentHeader
 
 CACHE_FOLDER = ".cache"  # in the outbox; a dot folder, never taken for a destination
 INDEX_SUFFIX = ".fragment-index"
@@ -88,6 +89,10 @@ class Entry:
         return self.gz_offset, self.gz_length
 
 
+# Where a plan holds no entry because the offer is inside a segment taken whole (`segments`).
+BLOCKED = Entry("\t".join(["", "", "", "", "", "", "", "0", "0", "", "", "", "", ""]) + "\n", 0, 0)
+
+
 def entry_line(fields: list[str]) -> str:
     return "\t".join(fields) + "\n"
 
@@ -101,17 +106,19 @@ class IndexReader:
         self.usable = False
         self.xml_fd: int | None = None
         self.gz_fd: int | None = None
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
         self._window: OrderedDict[str, Entry] = OrderedDict()
         self._xml_at = self._gz_at = 0
         self._ordinal = 0
+        self._left = 0  # entries of the current segment not read yet
+        self._peeked: tuple[str, SegmentHeader] | None = None  # the next segment's header, read ahead
         self.run_id: int | None = None  # the export run that wrote it, and how many offers it exported
         self.exported = 0
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             self._open(context)
 
     def _open(self, context: str) -> None:
-        handle = open(self.path, encoding="utf-8")  # noqa: SIM115 - closed in close()
+        handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
         self._file = handle
         header = json.loads(handle.readline())
         if header["format"] != CACHE_FORMAT or header["context"] != context:
@@ -129,17 +136,55 @@ class IndexReader:
     def _next(self) -> Entry | None:
         assert self._file is not None
         try:
+            if not self._left:
+                if self._peeked is None:
+                    head = self._file.readline()
+                    if not head:
+                        return None
+                    self._peeked = head.decode(), SegmentHeader.parse(head.decode())
+                self._left = self._peeked[1].count
+                self._peeked = None
             line = self._file.readline()
-            if not line:
-                return None
-            entry = Entry(line, self._xml_at, self._gz_at, self._ordinal)
+            entry = Entry(line.decode(), self._xml_at, self._gz_at, self._ordinal)
         except ValueError:  # damaged (or not UTF-8): stop reusing from here on, the rest is rebuilt
             self.usable = False
             return None
+        self._left -= 1
         self._ordinal += 1
         self._xml_at += entry.xml_length
         self._gz_at += entry.gz_length
         return entry
+
+    def peek_segment(self) -> SegmentHeader | None:
+        """The next segment's header, if the reader stands right before it with nothing read ahead."""
+        if not self.usable or self._left or self._window:
+            return None
+        assert self._file is not None
+        if self._peeked is None:
+            try:
+                head = self._file.readline()
+                if not head:
+                    return None
+                self._peeked = head.decode(), SegmentHeader.parse(head.decode())
+            except ValueError:
+                self.usable = False
+                return None
+        return self._peeked[1]
+
+    def take_segment(self) -> Block | None:
+        """The segment `peek_segment` returned, whole (None, and nothing reusable after, if damaged)."""
+        assert self._file is not None and self._peeked is not None
+        line, header = self._peeked
+        self._peeked = None
+        body = self._file.read(header.body_bytes)
+        if len(body) != header.body_bytes or body.count(b"\n") != header.count or not body.endswith(b"\n"):
+            self.usable = False
+            return None
+        block = Block(line, header, body, self._xml_at, self._gz_at, self._ordinal)
+        self._xml_at += header.xml_length
+        self._gz_at += header.gz_length
+        self._ordinal += header.count
+        return block
 
     def find(self, reference: str) -> Entry | None:
         if not self.usable:
@@ -148,15 +193,21 @@ class IndexReader:
             found = self._window.pop(reference, None)
             if found is not None:
                 return found
+            for stale in [read for read in self._window if read < reference]:
+                del self._window[stale]  # offers no longer in the store
         for _ in range(_LOOKAHEAD):
             entry = self._next()
             if entry is None:
                 break
-            if entry.fields[0] == reference:
+            read = entry.fields[0]
+            if read == reference:
                 return entry
-            self._window[entry.fields[0]] = entry
+            if read < reference:
+                continue  # before it in store order: an offer no longer in the store
+            self._window[read] = entry
             if len(self._window) > _LOOKAHEAD:
-                self._window.popitem(last=False)  # an offer no longer in the store
+                self._window.popitem(last=False)
+            break  # after it: `reference` is new (a store that orders otherwise only loses reuse)
         return None
 
     def find_all(self, references: list[str]) -> list[Entry | None]:
@@ -189,9 +240,12 @@ class IndexWriter:
                 stale.unlink()
         self.context = context
         self._tmp = folder / f"{self._prefix}{uuid.uuid4().hex}"
-        self._body = open(self._tmp, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115 - see abort()
-        self._body.write(" " * (_HEADER_SPACE - 1) + "\n")  # the header's place, filled by commit()
-        self.write = self._body.write
+        self._body = open(self._tmp, "wb", buffering=1 << 20)  # noqa: SIM115 - see abort()
+        self._body.write(b" " * (_HEADER_SPACE - 1) + b"\n")  # the header's place, filled by commit()
+        self.write_bytes = self._body.write
+
+    def write(self, text: str) -> None:
+        self._body.write(text.encode())
 
     def commit(
         self, feed: tuple[str, str, int, int] | None, starts: tuple[int, int], run_id: int, exported: int

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -32,10 +32,12 @@ from gateway.pipeline.cache_keys import (
 )
 from gateway.pipeline.chunks import CHUNK_SIZE, Chunk, ChunkResult, ChunkRunner, ExportJob, OfferResult
 from gateway.pipeline.destination_pass import DestinationPass
-from gateway.pipeline.fragment_index import Entry, Field, entry_line
+from gateway.pipeline.fragment_index import BLOCKED, Entry, Field, entry_line
 from gateway.pipeline.offer_decision import Approval, OfferDecision, Verdict
 from gateway.pipeline.page_reuse import quick_entries, take_quick
 from gateway.pipeline.recording import count, spool_decision
+from gateway.pipeline.segment_header import Block, segment_bounds
+from gateway.pipeline.segments import inputs_digest, write_segments
 from gateway.problems import Problem
 from gateway.rules.store_checks import ExportedSessionDates
 from gateway.store.approvals import approvals_between
@@ -48,15 +50,21 @@ _OUT = Verdict.OUT_OF_PERIMETER.value
 
 @dataclass
 class _Plan:
-    """A page of the store and, per destination, the cached entry each offer reuses (None: to decide)."""
+    """A page of the store (whole segments) and, per destination, what each offer reuses: a cached
+    entry, None (to decide), or `BLOCKED` inside a segment taken whole (`blocks`, by its start)."""
 
     page: list[StoredOffer]
+    bounds: list[tuple[int, int]]  # its segments
     history: dict[str, ExportedSessionDates]
     approvals: dict[str, dict[str, Approval]]
     reuse: dict[str, list[Entry | None]]
     problems: list[str]  # problems_signature of each offer
     quick: dict[str, list[bool]]  # per destination, the entries taken as they are (`page_reuse`)
+    blocks: dict[str, dict[int, Block]]
     to_decide: list[int]  # the offers sent to the workers, in the order their results come back
+    # First exports this page records (any destination): with `history`, what the store will say
+    # once the run is recorded, which the new index's segment digests are computed from.
+    recorded: dict[str, ExportedSessionDates] = field(default_factory=dict)
 
 
 def run_pass(
@@ -82,40 +90,117 @@ def run_pass(
             _write_page(plans.popleft(), outcome, passes, today, started_at)
 
 
-def _chunks(db: Session, passes: list[DestinationPass], today: date, plans: deque[_Plan]) -> Iterator[Chunk]:
-    last_planned: dict[str, Entry | int | None] = {}  # per destination, the last exported fragment planned
+def _whole_segments(db: Session) -> Iterator[tuple[list[StoredOffer], list[tuple[int, int]]]]:
+    """The store's pages, cut so that each holds whole segments (the rest goes with the next)."""
+    tail: list[StoredOffer] = []
     for page in exportable_pages(db, CHUNK_SIZE, payloads=False):
+        offers = tail + page
+        bounds, start = segment_bounds(offers)
+        tail = offers[start:]
+        if bounds:
+            yield offers[:start], bounds
+    if tail:
+        yield tail, [(0, len(tail))]
+
+
+def _blockable(dest: DestinationPass) -> bool:
+    cache = dest.cache_in
+    return (
+        dest.live
+        and dest.on_offer is None
+        and dest.spool is not None
+        and dest.writer is not None
+        and cache is not None
+        and cache.usable
+        and dest.carry_from is not None
+    )
+
+
+def _whole_segment(
+    dest: DestinationPass,
+    page: list[StoredOffer],
+    start: int,
+    end: int,
+    digest: str,
+    approvals: dict[str, Approval],
+    today: date,
+) -> Block | None:
+    """The last export's segment for page[start:end], if it can be taken whole (`segments`)."""
+    assert dest.cache_in is not None
+    header = dest.cache_in.peek_segment()
+    if header is None or not header.sealed or header.count != end - start or header.digest != digest:
+        return None
+    if header.first_reference != page[start].reference or header.last_reference != page[end - 1].reference:
+        return None
+    if header.exported and (header.first_dictionary != dest.planned_sha or dest.cache_in.xml_fd is None):
+        return None  # another fragment comes before it now (its first deflate block is redone), or no feed
+    if approvals and any(page[i].reference in approvals for i in range(start, end)):
+        return None
+    if not header.reads_the_same(dest.profile, today):
+        return None
+    return dest.cache_in.take_segment()
+
+
+def _chunks(db: Session, passes: list[DestinationPass], today: date, plans: deque[_Plan]) -> Iterator[Chunk]:
+    last_planned: dict[str, Entry | Block | int | None] = {}  # per destination, the last exported fragment planned
+    for page, bounds in _whole_segments(db):
         references = [stored.reference for stored in page]
         history = session_history(db, (ref for stored in page for ref in stored.session_references))
         approvals = approvals_between(db, (p.name for p in passes), references[0], references[-1])
         problems = [problems_signature(stored) for stored in page]
+        digests = (
+            [inputs_digest(page[a:b], problems[a:b], history) for a, b in bounds]
+            if any(_blockable(d) for d in passes)
+            else []
+        )
         reuse: dict[str, list[Entry | None]] = {}
         quick: dict[str, list[bool]] = {}
+        blocks: dict[str, dict[int, Block]] = {}
         facts_of: dict[tuple[str, str], tuple[OfferFacts | None, str]] = {}  # once per offer, not per destination
-        own: dict[tuple[int, str, bool], bool] = {}  # likewise (`quick_entries`)
+        own: dict[tuple[str, str, bool], bool] = {}  # likewise (`quick_entries`)
         for dest in passes:
+            rows: list[Entry | None] = [None] * len(page)
+            fast = [False] * len(page)
+            taken: dict[int, Block] = {}
             cache = dest.cache_in
-            found: list[Entry | None] = [None] * len(page)
             if cache is not None and dest.live:
-                found = cache.find_all(references)
-            quick[dest.name] = fast = quick_entries(
-                dest, page, found, problems, history, approvals[dest.name], today, own
-            )
-            reuse[dest.name] = [
-                entry
-                if fast[index]
-                else _reusable(dest, stored, entry, problems[index], history, approvals[dest.name], today, facts_of)
-                for index, (stored, entry) in enumerate(zip(page, found, strict=True))
-            ]
+                whole = _blockable(dest)
+                offer_approvals = approvals[dest.name]
+                for k, (a, b) in enumerate(bounds):
+                    block = _whole_segment(dest, page, a, b, digests[k], offer_approvals, today) if whole else None
+                    if block is not None:
+                        taken[a] = block
+                        rows[a:b] = [BLOCKED] * (b - a)
+                        if block.header.exported:
+                            dest.planned_sha = block.header.last_sha
+                        continue
+                    found = cache.find_all(references[a:b])
+                    taken_quickly = quick_entries(
+                        dest, page[a:b], found, problems[a:b], history, offer_approvals, today, own
+                    )
+                    for i in range(a, b):
+                        entry = found[i - a]
+                        if taken_quickly[i - a]:
+                            fast[i] = True
+                        else:
+                            entry = _reusable(
+                                dest, page[i], entry, problems[i], history, offer_approvals, today, facts_of
+                            )
+                        rows[i] = entry
+                        if entry is None:
+                            dest.planned_sha = None  # a fresh fragment: its digest is not known yet
+                        elif entry.fields[Field.VERDICT] == _EXPORTED:
+                            dest.planned_sha = entry.fields[Field.FRAGMENT_SHA]
+            reuse[dest.name], quick[dest.name], blocks[dest.name] = rows, fast, taken
         live = [d for d in passes if d.live]
         to_decide = sorted({i for d in live for i, entry in enumerate(reuse[d.name]) if entry is None})
         wanted = {i: tuple(d.name for d in live if reuse[d.name][i] is None) for i in to_decide}
         payloads = payloads_of(db, (page[i].reference for i in to_decide)) if to_decide else {}
         offers = [_with_payload(page[i], payloads) for i in to_decide]
-        plans.append(_Plan(page, history, approvals, reuse, problems, quick, to_decide))
-        before, after = _neighbours(passes, reuse, to_decide, last_planned) if to_decide else ({}, {})
+        plans.append(_Plan(page, bounds, history, approvals, reuse, problems, quick, blocks, to_decide))
+        before, after = _neighbours(passes, reuse, blocks, to_decide, last_planned) if to_decide else ({}, {})
         if not to_decide:
-            _carry_last(passes, reuse, last_planned)
+            _carry_last(passes, reuse, blocks, last_planned)
         yield Chunk(offers, [wanted[i] for i in to_decide], history, approvals, before, after)
 
 
@@ -125,8 +210,9 @@ _FRESH = -1  # in `last_planned`: the last fragment planned is a fresh one (its 
 def _neighbours(
     passes: list[DestinationPass],
     reuse: dict[str, list[Entry | None]],
+    blocks: dict[str, dict[int, Block]],
     to_decide: list[int],
-    last_planned: dict[str, Entry | int | None],
+    last_planned: dict[str, Entry | Block | int | None],
 ) -> tuple[dict[tuple[int, str], tuple[str, bytes]], dict[tuple[int, str], tuple[str, bytes]]]:
     """The reused fragments right before and after each offer to decide, per destination, so the
     worker deflates them against their new neighbours (else the main process would)."""
@@ -138,12 +224,20 @@ def _neighbours(
             continue
         last = last_planned.get(dest.name)
         fresh_at = -1  # chunk position of the fresh offer planned last, while nothing reused came after it
+        taken = blocks[dest.name]
         for index, entry in enumerate(reuse[dest.name]):
+            block = taken.get(index)
+            if block is not None:
+                if block.header.exported:  # never right after a fresh one (`_whole_segment`)
+                    last, fresh_at = block, -1
+                continue
             if entry is None:
                 if index in position_of:
                     position = position_of[index]
                     if isinstance(last, Entry):
                         before[position, dest.name] = (last.fields[Field.FRAGMENT_SHA], dest.read_old(last, 32768))
+                    elif isinstance(last, Block):
+                        before[position, dest.name] = (last.header.last_sha, dest.read_last_of(last, 32768))
                     last, fresh_at = _FRESH, position
                 continue
             if entry.fields[Field.VERDICT] != _EXPORTED:
@@ -156,10 +250,21 @@ def _neighbours(
 
 
 def _carry_last(
-    passes: list[DestinationPass], reuse: dict[str, list[Entry | None]], last_planned: dict[str, Entry | int | None]
+    passes: list[DestinationPass],
+    reuse: dict[str, list[Entry | None]],
+    blocks: dict[str, dict[int, Block]],
+    last_planned: dict[str, Entry | Block | int | None],
 ) -> None:
     for dest in passes:
-        for entry in reversed(reuse[dest.name]):
+        rows = reuse[dest.name]
+        for index in range(len(rows) - 1, -1, -1):
+            entry = rows[index]
+            if entry is BLOCKED:
+                block = blocks[dest.name].get(index)
+                if block is not None and block.header.exported:
+                    last_planned[dest.name] = block
+                    break
+                continue
             if entry is not None and entry.fields[Field.VERDICT] == _EXPORTED:
                 last_planned[dest.name] = entry
                 break
@@ -212,6 +317,10 @@ def _reusable(
     return entry
 
 
+def take_block(dest: DestinationPass, block: Block, start: int, end: int) -> None:
+    dest.take_block(block, start, end)
+
+
 def _write_page(
     plan: _Plan, outcome: ChunkResult, passes: list[DestinationPass], today: date, started_at: datetime
 ) -> None:
@@ -223,20 +332,36 @@ def _write_page(
     for dest in passes:
         if not dest.live:
             continue
-        reuse, quick = plan.reuse[dest.name], plan.quick[dest.name]
+        reuse, quick, blocks = plan.reuse[dest.name], plan.quick[dest.name], plan.blocks[dest.name]
+        indexed = dest.cache_out is not None
         try:
-            for index, stored in enumerate(plan.page):
-                entry = reuse[index]
-                if entry is None:
-                    decided = fresh_of[index]
-                    assert decided is not None
-                    _take_fresh(dest, stored, decided, outcome, plan, index, today, started_at)
-                elif quick[index]:
-                    take_quick(dest, stored, entry)
-                else:
-                    _take_cached(dest, stored, entry, plan, started_at)
+            for start, end in plan.bounds:
+                block = blocks.get(start)
+                if block is not None:
+                    take_block(dest, block, start, end)
+                    continue
+                for index in range(start, end):
+                    stored, entry = plan.page[index], reuse[index]
+                    if entry is None:
+                        decided = fresh_of[index]
+                        assert decided is not None
+                        _take_fresh(dest, stored, decided, outcome, plan, index, today, started_at)
+                    elif quick[index]:
+                        take_quick(dest, stored, entry)
+                    else:
+                        _take_cached(dest, stored, entry, plan, started_at)
+                if indexed:
+                    dest.end_segment(start, end)
         except OSError as exc:
             dest.fail(exc)
+    # Every destination has taken the page: the first exports it records are all known.
+    expected = plan.history | {k: v for k, v in plan.recorded.items() if k not in plan.history}
+    for dest in passes:
+        if dest.live and dest.cache_out is not None:
+            try:
+                write_segments(dest, plan.page, plan.problems, expected)
+            except OSError as exc:
+                dest.fail(exc)
 
 
 def _take_cached(dest: DestinationPass, stored: StoredOffer, entry: Entry, plan: _Plan, started_at: datetime) -> None:
@@ -249,7 +374,7 @@ def _take_cached(dest: DestinationPass, stored: StoredOffer, entry: Entry, plan:
     if verdict == _EXPORTED and dest.writer is not None:
         line = dest.reuse(entry)
     if dest.cache_out is not None:
-        dest.cache_out.write(line)
+        dest.index_line(line)
     quiet = dest.on_offer is None and dest.spool is not None
     if quiet and verdict == _OUT:  # its reasons are only shown by dry runs, which never reuse
         result.considered += 1
@@ -271,6 +396,7 @@ def _take_cached(dest: DestinationPass, stored: StoredOffer, entry: Entry, plan:
         )
         for reference, start, end in sessions:
             if reference not in plan.history:  # recorded by a run that failed since: record it now
+                plan.recorded.setdefault(reference, ExportedSessionDates(stored.reference, start, end))
                 dest.spool.add(
                     "first_export",
                     {
@@ -337,7 +463,7 @@ def _take_fresh(
             pack_sessions(decision.exported_sessions),
             _details(decision),
         ]
-        dest.cache_out.write(entry_line(fields))
+        dest.index_line(entry_line(fields))
     _account(dest, decision, plan, started_at)
 
 
@@ -358,4 +484,4 @@ def _account(dest: DestinationPass, decision: OfferDecision, plan: _Plan, starte
     if dest.on_offer is not None:
         dest.on_offer(decision)
     if dest.spool is not None:
-        spool_decision(dest.spool, dest.name, decision, plan.history, started_at)
+        spool_decision(dest.spool, dest.name, decision, plan.history, started_at, plan.recorded)

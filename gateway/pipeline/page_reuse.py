@@ -36,7 +36,7 @@ def quick_entries(
     history: dict[str, ExportedSessionDates],
     approvals: Mapping[str, object],
     today: date,
-    own: dict[tuple[int, str, bool], bool],
+    own: dict[tuple[str, str, bool], bool],
 ) -> list[bool]:
     """For each offer of `page`: may its entry be taken by `take_quick` (see module doc)?
 
@@ -50,7 +50,7 @@ def quick_entries(
     profile = dest.profile
     dated = dest.dated_memo
     quick = []
-    for index, (stored, entry, problem) in enumerate(zip(page, entries, problems, strict=True)):
+    for stored, entry, problem in zip(page, entries, problems, strict=True):
         if entry is None:
             quick.append(False)
             continue
@@ -69,10 +69,10 @@ def quick_entries(
         ):
             quick.append(False)
             continue
-        key = (index, packed, exported)
+        key = (stored.reference, packed, exported)
         known = own.get(key)
         if known is None:
-            known = own[key] = _own_history(stored, packed, history, exported)
+            known = own[key] = own_history(stored, packed, history, exported)
         if known:
             valid_until = packed.split(RECORD, 1)[0] or None
             signature = dated.get(valid_until)
@@ -83,7 +83,7 @@ def quick_entries(
     return quick
 
 
-def _own_history(stored: StoredOffer, packed: str, history: dict[str, ExportedSessionDates], exported: bool) -> bool:
+def own_history(stored: StoredOffer, packed: str, history: Mapping[str, ExportedSessionDates], exported: bool) -> bool:
     """No first-export date of the offer's sessions tells anything (each was this offer's, with
     the dates it still has), and, when it is exported, none is to be recorded (all known)."""
     facts = packed + RECORD
@@ -108,11 +108,11 @@ def take_quick(dest: DestinationPass, stored: StoredOffer, entry: Entry) -> None
     result.considered += 1
     fields = entry.fields
     if fields[Field.VERDICT] != _EXPORTED:
-        dest.cache_out.write(entry.line)
+        dest.index_line(entry.line)
         result.out_of_perimeter += 1
         dest.carry(entry, exported=False)
         return
-    dest.cache_out.write(dest.reuse(entry))  # copied, or its deflate block redone after another fragment
+    dest.index_line(dest.reuse(entry))  # copied, or its deflate block redone after another fragment
     exported = fields[Field.EXPORTED]
     sessions = exported.count(RECORD) + 1 if exported else 0
     result.exported += 1

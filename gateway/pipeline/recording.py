@@ -96,7 +96,9 @@ def spool_decision(
     decision: OfferDecision,
     history: Mapping[str, ExportedSessionDates],
     first_seen: datetime,
+    recorded: dict[str, ExportedSessionDates] | None = None,
 ) -> None:
+    """`recorded` collects the first exports spooled (the first one of a reference wins)."""
     for problem in decision.problems:
         spool.add(
             "quarantine",
@@ -132,6 +134,8 @@ def spool_decision(
     )
     for reference, start, end in decision.exported_sessions:
         if reference not in history:
+            if recorded is not None:
+                recorded.setdefault(reference, ExportedSessionDates(decision.reference, start, end))
             spool.add(
                 "first_export",
                 {

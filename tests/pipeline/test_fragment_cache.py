@@ -200,16 +200,20 @@ def test_one_pass_parses_each_offer_once_for_every_destination(
 
 
 def test_a_damaged_index_is_ignored_from_the_damage_on(gateway: Gateway) -> None:
-    gateway.import_offers(*_offers(3))
+    gateway.import_offers(*_offers(12))
     _export(gateway, "intercarif", at=FIXED_TIME)
     index = gateway.outbox / CACHE_FOLDER / "intercarif.fragment-index"
-    header, first, second, third = index.read_bytes().split(b"\n")[:4]
-    damaged = second.split(b"\t")
+    header, *lines = index.read_bytes().split(b"\n")[:-1]
+    segments = [i for i, line in enumerate(lines) if line.startswith(b"#")]
+    assert len(segments) >= 2, "the test needs offers in two segments at least"
+    damaged = lines[-1].split(b"\t")  # an entry of the last segment
     damaged[7] = b"not-a-length"
-    index.write_bytes(b"\n".join([header, first, b"\t".join(damaged), third, b""]))
+    lines[-1] = b"\t".join(damaged)
+    index.write_bytes(b"\n".join([header, *lines, b""]))
+    before = segments[-1] - (len(segments) - 1)  # entries of the segments before the damaged one
     warm = _export(gateway, "intercarif")["intercarif"]
-    assert (warm.reused, warm.rebuilt, warm.exported) == (1, 2, 3)  # reused up to the damage
+    assert (warm.reused, warm.rebuilt, warm.exported) == (before, 12 - before, 12)  # reused up to the damage
     assert _bytes(warm) == _bytes(_export(gateway, "intercarif", no_cache=True)["intercarif"])
     index.write_bytes(index.read_bytes().replace(b"\t", b"\t\xff", 1))  # not UTF-8 any more
     again = _export(gateway, "intercarif", at=LATER + timedelta(days=1))["intercarif"]
-    assert (again.reused, again.rebuilt, again.exported) == (0, 3, 3)
+    assert (again.reused, again.rebuilt, again.exported) == (0, 12, 12)

@@ -109,6 +109,13 @@ def test_bulk_pages_equal_offer_by_offer_reuse(tmp_path: Path, monkeypatch: pyte
         original(dest, stored, entry)
 
     monkeypatch.setattr(one_pass, "take_quick", counting)
+    original_block = one_pass.take_block
+
+    def counting_blocks(dest: Any, block: Any, start: int, end: int) -> None:
+        taken.append(block.header.count)
+        original_block(dest, block, start, end)
+
+    monkeypatch.setattr(one_pass, "take_block", counting_blocks)
     offers = _offers()
     bulk = _scenario(_gateway(tmp_path / "bulk"), offers, bulk=True)
     assert taken, "no page was taken in bulk"
@@ -135,6 +142,14 @@ def test_only_offers_with_nothing_to_report_are_taken_quickly(tmp_path: Path, mo
         original(dest, stored, entry)
 
     monkeypatch.setattr(one_pass, "take_quick", recording)
+    whole: list[str] = []
+    original_block = one_pass.take_block
+
+    def recording_block(dest: Any, block: Any, start: int, end: int) -> None:
+        whole.extend(block.references())
+        original_block(dest, block, start, end)
+
+    monkeypatch.setattr(one_pass, "take_block", recording_block)
     gw = _gateway(tmp_path / "gw")
     offers = _offers()
     gw.import_offers(*offers)
@@ -143,9 +158,11 @@ def test_only_offers_with_nothing_to_report_are_taken_quickly(tmp_path: Path, mo
     quick.clear()
     [result] = run_export(gw.database, gw.config, destinations=["intercarif"], exported_at=LATER)
     assert (result.rebuilt, result.reused) == (1, len(offers) - 1)
-    assert offers[5]["reference"] not in quick  # changed: decided again
-    assert offers[9]["reference"] not in quick  # quarantined: reused offer by offer, with its problems
-    assert sorted(quick) == sorted(o["reference"] for i, o in enumerate(offers) if i not in (5, 9))
+    taken = quick + whole  # offer by offer, or in a segment taken whole (`segments`)
+    assert offers[5]["reference"] not in taken  # changed: decided again
+    assert offers[9]["reference"] not in taken  # quarantined: reused offer by offer, with its problems
+    assert sorted(taken) == sorted(o["reference"] for i, o in enumerate(offers) if i not in (5, 9))
+    assert whole, "no segment was taken whole"
     gw.database.close()
 
 
