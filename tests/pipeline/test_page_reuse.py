@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import gateway.pipeline.one_pass as one_pass
+import gateway.pipeline.page_plan as page_plan
 from gateway.config import GatewayConfig, OutboxSettings, StoreSettings, ValidationSettings
 from gateway.pipeline.export import run_export
 from gateway.pipeline.fragment_index import CACHE_FOLDER
@@ -100,7 +101,7 @@ def _scenario(gw: Gateway, offers: list[dict[str, Any]], *, bulk: bool) -> dict[
 
 
 def test_bulk_pages_equal_offer_by_offer_reuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(one_pass, "CHUNK_SIZE", PAGE)
+    monkeypatch.setattr(page_plan, "CHUNK_SIZE", PAGE)
     taken: list[int] = []
     original = one_pass.take_quick
 
@@ -133,7 +134,7 @@ def test_bulk_pages_equal_offer_by_offer_reuse(tmp_path: Path, monkeypatch: pyte
 
 
 def test_only_offers_with_nothing_to_report_are_taken_quickly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(one_pass, "CHUNK_SIZE", PAGE)
+    monkeypatch.setattr(page_plan, "CHUNK_SIZE", PAGE)
     quick: list[str] = []
     original = one_pass.take_quick
 
