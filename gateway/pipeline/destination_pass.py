@@ -56,11 +56,11 @@ class DestinationPass:
     carry_from: int | None = None
     _carrying: list[str | int] = field(default_factory=list)
     # The new index, segment by segment (`segments`): lines of the segment being written, then
-    # per segment of the page either ("lines", start, end, lines) or ("block", start, end, block),
-    # written out once every destination has taken the page.
+    # per segment of the page (start, end, its lines or the block taken whole), written out once
+    # every destination has taken the page.
     _lines: list[str] = field(default_factory=list)
-    pending: list[tuple[str, int, int, list[str] | Block]] = field(default_factory=list)
-    # What the last fragment planned is (by `one_pass._chunks`): its digest, or None when it is a
+    pending: list[tuple[int, int, list[str] | Block]] = field(default_factory=list)
+    # What the last fragment planned is (by `page_plan.plan_pages`): its digest, or None when it is a
     # fresh one whose bytes are not known yet.
     planned_sha: str | None = ""
 
@@ -169,7 +169,7 @@ class DestinationPass:
         self._lines.append(line)
 
     def end_segment(self, start: int, end: int) -> None:
-        self.pending.append(("lines", start, end, self._lines))
+        self.pending.append((start, end, self._lines))
         self._lines = []
 
     def take_block(self, block: Block, start: int, end: int) -> None:
@@ -195,7 +195,7 @@ class DestinationPass:
         else:
             self.flush_carry()
             run[:] = [header.first_reference, header.last_reference, header.exported, last_ordinal]
-        self.pending.append(("block", start, end, block))
+        self.pending.append((start, end, block))
 
     def flush_carry(self) -> None:
         run = self._carrying

@@ -11,8 +11,9 @@ all unchanged is written back verbatim.
 The index is written under a temporary name and renamed into place only once the export is
 recorded; its header names the feed files it points into and their sizes, and the index is
 ignored whenever they no longer match (a purged or damaged feed: the next export is cold).
-Format: a JSON header line (padded to 1 KB: it is written last, in place), then one
-tab-separated line per offer (`Field` below).
+Format: a JSON header line (padded to 1 KB: it is written last, in place), then segments
+(`segment_header`, `segments`): a header line starting with `#`, then one tab-separated line
+per offer of the segment (`Field` below).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from gateway.pipeline.segment_header import Block, SegmentHeader
 
 CACHE_FOLDER = ".cache"  # in the outbox; a dot folder, never taken for a destination
 INDEX_SUFFIX = ".fragment-index"
-_LOOKAHEAD = 4096  # entries read ahead when an offer is new (or the store orders otherwise)
+_LOOKAHEAD = 4096  # at most, entries read past (offers no longer in the store) to find one
 # The header is written last, in place (no copy of a 50 MB body): its line is padded to this size.
 _HEADER_SPACE = 1024
 
@@ -176,6 +177,10 @@ class IndexReader:
         assert self._file is not None and self._peeked is not None
         line, header = self._peeked
         self._peeked = None
+        # A damaged header could ask for any length (reading it would exhaust memory first).
+        if header.body_bytes > os.fstat(self._file.fileno()).st_size - self._file.tell():
+            self.usable = False
+            return None
         body = self._file.read(header.body_bytes)
         if len(body) != header.body_bytes or body.count(b"\n") != header.count or not body.endswith(b"\n"):
             self.usable = False

@@ -79,8 +79,8 @@ class SegmentHeader:
         if len(fields) != _HEADER_FIELDS or fields[0] != MARK:
             raise ValueError("not a segment header")
         count = int(fields[1])
-        if count <= 0:
-            raise ValueError("empty segment")
+        if count <= 0 or any(int(fields[i]) < 0 for i in (2, 5, 6, 7, 8, 11)):
+            raise ValueError("empty segment or negative length")
         return cls(
             count,
             int(fields[2]),

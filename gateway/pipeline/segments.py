@@ -123,12 +123,11 @@ def write_segments(
     """Write the page's segments into the destination's new index, in order."""
     out = dest.cache_out
     assert out is not None
-    for kind, start, end, item in dest.pending:
+    for start, end, item in dest.pending:
         if isinstance(item, Block):
             out.write(item.header_line)
             out.write_bytes(item.body)
             continue
-        assert kind == "lines"
         header = build_header(item, page[start:end], problems[start:end], expected)
         out.write(header.line())
         out.write("".join(item))

@@ -173,3 +173,20 @@ def test_a_damaged_segment_is_not_taken(gateway: Gateway, tmp_path: Path) -> Non
     assert 0 < warm["intercarif"].reused < COUNT and warm["intercarif"].rebuilt
     warm_state = _state(gateway, warm)
     assert warm_state == _state(gateway, _export(gateway, later, no_cache=True))
+
+
+@pytest.mark.parametrize("length", [b"1000000000000", b"-1"])
+def test_a_header_asking_for_any_length_is_not_followed(gateway: Gateway, length: bytes) -> None:
+    gateway.import_offers(*_offers())
+    _export(gateway, FIXED_TIME)
+    index = gateway.outbox / CACHE_FOLDER / "intercarif.fragment-index"
+    lines = index.read_bytes().split(b"\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith(b"#"))
+    fields = lines[first].split(b"\t")
+    fields[2] = length  # the bytes of its entries
+    lines[first] = b"\t".join(fields)
+    index.write_bytes(b"\n".join(lines))
+    later = FIXED_TIME + timedelta(days=1)
+    warm = _export(gateway, later)
+    assert warm["intercarif"].reused == 0 and warm["intercarif"].rebuilt == COUNT
+    assert _state(gateway, warm) == _state(gateway, _export(gateway, later, no_cache=True))
