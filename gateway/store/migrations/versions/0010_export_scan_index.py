@@ -7,7 +7,7 @@ Create Date: 2026-12-03 08:40:00
 Every export reads, page by page, the reference, digest, problems and session references of
 every validated offer. SQLite keeps a row's columns in declaration order and the ~10 KB payload
 comes before those, so each page read followed every row's overflow pages: the whole payload
-table, about 1 GB at 100,000 offers, read again by each export (5 s; 0.5 s from this index).
+table, about 1 GB at 100,000 offers, read again by each export.
 PostgreSQL keeps large payloads out of line (TOAST) and would cap an index row at ~2.7 KB,
 which long problem lists exceed: it gets no such index.
 """
