@@ -45,6 +45,7 @@ from gateway.rules.store_checks import (
     spans_overlap,
 )
 from gateway.store.database import Database
+from gateway.store.fts import SearchIndexWrites, defer_search_index
 from gateway.store.intake_queries import (
     StoredState,
     duplicate_groups,
@@ -112,8 +113,9 @@ def import_file(
     state = _FileState(str(path), now or datetime.now(UTC))
     source = RecordBatches(path, rules, RecordDigests(rules), recall=recall, workers=workers or _auto_workers(path))
     with _fewer_collections(), source, database.session() as db, db.begin():
-        for records in source.batches(db, read_entries(path), state.lines, size=BATCH_SIZE):
-            _import_batch(db, records, state)
+        with defer_search_index(db.connection()) as search:
+            for records in source.batches(db, read_entries(path), state.lines, size=BATCH_SIZE):
+                _import_batch(db, records, state, search)
         _recheck_duplicates(db, state)
     return _report(state)
 
@@ -138,7 +140,9 @@ def _recall(item: Recalled, state: _FileState) -> None:
     state.recalled.add(reference)
 
 
-def _import_batch(db: Session, records: list[Prepared | Recalled], state: _FileState) -> None:
+def _import_batch(
+    db: Session, records: list[Prepared | Recalled], state: _FileState, search: SearchIndexWrites
+) -> None:
     if not records:
         return
     batch = [item for item in records if isinstance(item, Prepared)]
@@ -256,9 +260,12 @@ def _import_batch(db: Session, records: list[Prepared | Recalled], state: _FileS
         )
     if inserts:
         db.execute(insert(cast(Table, OfferRow.__table__)), list(inserts.values()))  # Core, as above
+        search.add(inserts)
         state.written.update(inserts)
     if updates:
+        search.forget(updates)
         db.execute(update(OfferRow), [row | {"reference": ref} for ref, row in updates.items()])
+        search.add(updates)
         state.rewritten.update(updates)
     if rejections:
         db.execute(insert(ImportRejectionRow), rejections)

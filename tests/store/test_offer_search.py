@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, text
 
+from gateway.intake.importer import import_file
+from gateway.intake.reader import InputFileError
 from gateway.store.database import MIGRATIONS_DIR, Database
 from gateway.store.offer_search import OfferQuery, fts_expression, search_offers
 from gateway.store.search_fields import fold
@@ -143,3 +146,55 @@ def test_search_index_heals_when_a_later_migration_dropped_its_triggers(gateway:
         names = set(connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
     reopened.close()
     assert {"offers_search_insert", "offers_search_update", "offers_search_delete"} <= names
+
+
+def _index_matches_the_offers(gateway: Gateway) -> None:
+    """FTS5's own check of the index against its content table (the offers), and the triggers back."""
+    with gateway.database.engine.connect() as connection:
+        connection.execute(text("INSERT INTO offers_search(offers_search, rank) VALUES ('integrity-check', 1)"))
+        names = set(connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    assert {"offers_search_insert", "offers_search_update", "offers_search_delete"} <= names
+
+
+def test_an_import_indexes_its_rows_itself_and_leaves_the_triggers_in_place(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The importer writes the index batch by batch (triggers dropped inside its transaction)."""
+    if gateway.database.dialect != "sqlite":
+        pytest.skip("the FTS5 index and its triggers exist on SQLite only")
+    monkeypatch.setattr("gateway.intake.importer.BATCH_SIZE", 2)  # rows rewritten across batches too
+    gateway.import_offers(*_offers())
+    macon, bts, pau, _ = _offers()
+    gateway.import_offers(
+        with_changes(macon, title="CAP Carreleur"),
+        bts,
+        with_changes(macon, title="CAP Carreleur mosaïste"),  # the same row again, in a later batch
+        with_changes(pau, title="Bac pro Ébénisterie"),
+        with_changes(pau, title="Bac pro Charpente"),  # ... and in the same batch
+        name="again.jsonl",
+    )
+    _index_matches_the_offers(gateway)
+    assert _refs(gateway, words="mosaiste") == [MACON]
+    assert _refs(gateway, words="carreleur") == [MACON]
+    assert _refs(gateway, words="charpente") == [PAU]
+    assert _refs(gateway, words="ebenisterie") == [] == _refs(gateway, words="macon")
+    assert _refs(gateway, words="menuiserie") == []
+    # Outside an import the triggers still keep the index in step.
+    with gateway.database.engine.begin() as connection:
+        connection.execute(text("UPDATE offers SET search_text = 'vitrail' WHERE reference = :r"), {"r": BTS})
+    assert _refs(gateway, words="vitrail") == [BTS]
+    _index_matches_the_offers(gateway)
+
+
+def test_an_import_that_fails_halfway_leaves_index_and_triggers_as_they_were(gateway: Gateway) -> None:
+    if gateway.database.dialect != "sqlite":
+        pytest.skip("the FTS5 index and its triggers exist on SQLite only")
+    gateway.import_offers(*_offers())
+    path = gateway.root / "broken.jsonl"
+    renamed = with_changes(_offers()[0], title="CAP Carreleur")
+    path.write_text(json.dumps(renamed, ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(InputFileError):
+        import_file(gateway.database, path, gateway.config.rules)
+    _index_matches_the_offers(gateway)
+    assert _refs(gateway, words="macon") == [MACON]
+    assert _refs(gateway, words="carreleur") == []
