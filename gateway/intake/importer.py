@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, update
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
 from gateway.config import RulesSettings
@@ -44,6 +44,7 @@ from gateway.rules.store_checks import (
     session_owner_problems,
     spans_overlap,
 )
+from gateway.store.bulk import insert_rows, larger_page_cache, update_rows
 from gateway.store.database import Database
 from gateway.store.fts import SearchIndexWrites, defer_search_index
 from gateway.store.intake_queries import (
@@ -59,6 +60,8 @@ from gateway.store.tables import ImportRejectionRow, OfferRow, SessionOwnerRow
 from gateway.worker_pool import cores
 
 BATCH_SIZE = 500
+_OFFERS = cast(Table, OfferRow.__table__)
+_OWNERS = cast(Table, SessionOwnerRow.__table__)
 
 
 @dataclass
@@ -113,7 +116,7 @@ def import_file(
     state = _FileState(str(path), now or datetime.now(UTC))
     source = RecordBatches(path, rules, RecordDigests(rules), recall=recall, workers=workers or _auto_workers(path))
     with _fewer_collections(), source, database.session() as db, db.begin():
-        with defer_search_index(db.connection()) as search:
+        with larger_page_cache(db.connection()), defer_search_index(db.connection()) as search:
             for records in source.batches(db, read_entries(path), state.lines, size=BATCH_SIZE):
                 _import_batch(db, records, state, search)
         _recheck_duplicates(db, state)
@@ -248,29 +251,31 @@ def _import_batch(
             inserts[item.reference] = row | {"first_imported_at": state.now}
         state.final[item.reference] = (row["payload_sha256"], row["problems"], row["accepted"])
         state.pending.append((item.line, item.reference, None, problems, False))
+    # Driver-level statements (gateway.store.bulk): SQLAlchemy's per-row work cost more than the rows.
     if released:
         db.execute(delete(SessionOwnerRow).where(SessionOwnerRow.session_reference.in_(released)))
     if claims:
-        db.execute(
-            insert(cast(Table, SessionOwnerRow.__table__)),  # Core: the ORM's bulk path costs more than the rows
+        insert_rows(
+            db,
+            _OWNERS,
             [
                 {"session_reference": session, "formation_reference": formation, "claimed_at": state.now}
                 for session, formation in claims.items()
             ],
         )
     if inserts:
-        db.execute(insert(cast(Table, OfferRow.__table__)), list(inserts.values()))  # Core, as above
+        insert_rows(db, _OFFERS, list(inserts.values()))
         search.add(inserts)
         state.written.update(inserts)
     if updates:
         search.forget(updates)
-        db.execute(update(OfferRow), [row | {"reference": ref} for ref, row in updates.items()])
+        update_rows(db, _OFFERS, "reference", [row | {"reference": ref} for ref, row in updates.items()])
         search.add(updates)
         state.rewritten.update(updates)
     if rejections:
         db.execute(insert(ImportRejectionRow), rejections)
     if digests:  # the next import of the same record recalls it
-        db.execute(update(OfferRow), digests)
+        update_rows(db, _OFFERS, "reference", digests)
     if held_updates or cleared:
         save_rejected(db, held_updates, cleared)
 
@@ -328,7 +333,7 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
             if problems != offer.problems:
                 changed.append(_problems_update(offer.reference, problems))
                 if len(changed) >= BATCH_SIZE:  # written as we go: memory stays bounded
-                    db.execute(update(OfferRow), changed)
+                    update_rows(db, _OFFERS, "reference", changed)
                     changed = []
             if offer.reference in state.final:
                 digest, _, accepted = state.final[offer.reference]
@@ -342,7 +347,7 @@ def _recheck_duplicates(db: Session, state: _FileState) -> None:
         state.final[reference] = (digest, cleared, accepted)
         changed.append(_problems_update(reference, cleared))
     if changed:
-        db.execute(update(OfferRow), changed)
+        update_rows(db, _OFFERS, "reference", changed)
 
 
 def _report(state: _FileState) -> ImportReport:

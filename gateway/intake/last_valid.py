@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from gateway.problems import Problem
+from gateway.store.bulk import rows_where_in
 from gateway.store.tables import OfferRow, RejectedUpdateRow
 
 _CHUNK = 500
+_OFFERS = OfferRow.__tablename__
+_REJECTED = RejectedUpdateRow.__tablename__
 
 
 def _chunks(references: Iterable[str]) -> Iterable[list[str]]:
@@ -32,27 +35,16 @@ def _chunks(references: Iterable[str]) -> Iterable[list[str]]:
 
 def accepted_references(db: Session, references: Iterable[str]) -> set[str]:
     """The references whose stored version is valid (a rejected update must not replace it)."""
-    found: set[str] = set()
-    for chunk in _chunks(references):
-        # `accepted` is tested here, not in SQL: given both, SQLite's planner chose the index on
-        # `accepted` and scanned every accepted offer for each chunk (29 s of a 100,000-offer import).
-        rows = db.execute(select(OfferRow.reference, OfferRow.accepted).where(OfferRow.reference.in_(chunk)))
-        found.update(reference for reference, accepted in rows if accepted)
-    return found
+    # `accepted` is tested here, not in SQL: given both, SQLite's planner chose the index on
+    # `accepted` and scanned every accepted offer for each chunk (29 s of a 100,000-offer import).
+    rows = rows_where_in(db, f"SELECT reference, accepted FROM {_OFFERS}", "reference", references)
+    return {reference for reference, accepted in rows if accepted}
 
 
 def rejected_digests(db: Session, references: Iterable[str]) -> dict[str, tuple[str, str]]:
     """(payload digest, problems) of the rejected updates already kept, to stay idempotent."""
-    found: dict[str, tuple[str, str]] = {}
-    for chunk in _chunks(references):
-        rows = db.execute(
-            select(RejectedUpdateRow.reference, RejectedUpdateRow.payload_sha256, RejectedUpdateRow.problems).where(
-                RejectedUpdateRow.reference.in_(chunk)
-            )
-        )
-        for reference, digest, problems in rows:
-            found[reference] = (digest, problems)
-    return found
+    rows = rows_where_in(db, f"SELECT reference, payload_sha256, problems FROM {_REJECTED}", "reference", references)
+    return {reference: (digest, problems) for reference, digest, problems in rows}
 
 
 def save_rejected(db: Session, held: dict[str, dict[str, Any]], cleared: set[str]) -> None:
