@@ -124,8 +124,8 @@ def _loads(text: str, where: str, *, document: bool = False, long_integers: bool
         raise InputFileError(f"{where} : valeur illisible") from exc
     # The wrapper of a whole document ({"offers": [ … ]}) adds two levels above each record.
     limit = MAX_DEPTH + 2 if document else MAX_DEPTH
-    # Fewer opening brackets than the limit (an offer has ~25): no walk needed — it was 15 %
-    # of preparing a record.
+    # Fewer opening brackets than the limit (an offer has ~25): no walk needed — in a profile it
+    # was 13 % of preparing a record.
     if text.count("{") + text.count("[") > limit and _depth_exceeds(value, limit):
         raise InputFileError(too_deep)
     return value

@@ -21,8 +21,8 @@ from gateway.outbox.feed_file import WrittenFeed
 from gateway.pipeline.offer_decision import OfferDecision, Verdict
 from gateway.pipeline.row_spool import RowSpool
 from gateway.rules.store_checks import ExportedSessionDates
+from gateway.store.bulk import driver_marks
 from gateway.store.database import Database
-from gateway.store.queries import driver_marks
 from gateway.store.tables import (
     Base,
     ExportRunRow,

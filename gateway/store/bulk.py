@@ -2,8 +2,8 @@
 
 A first import of 100,000 offers runs a few hundred statements over millions of values. Through
 SQLAlchemy, each value of an `IN (…)` list became a bound parameter object, and each row
-written went through parameter construction and type processing of its own: ~40 % of the
-importer's own CPU time. Here the SQL text is built once per statement shape and the values go
+written went through parameter construction and type processing of its own: a large share of
+the importer's own time in a profile. Here the SQL text is built once per statement shape and the values go
 to the driver as they are; a column whose type needs converting for this database (a datetime
 on SQLite) is converted by SQLAlchemy's own processor, so what is stored is what the ORM would
 have stored, and read back the same way.
@@ -18,9 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
-from gateway.store.queries import driver_marks
-
 CHUNK = 500  # values of one IN list (well under SQLite's and PostgreSQL's limits)
+
+
+def driver_marks(connection: Connection, count: int) -> str:
+    """`count` parameter placeholders for driver-level SQL (sqlite3: ?, psycopg: %s)."""
+    return ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * count)
 
 
 def rows_where_in(

@@ -6,12 +6,13 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.intake.models import FormationStatus
 from gateway.problems import Problem
 from gateway.rules.store_checks import ExportedSessionDates
+from gateway.store.bulk import driver_marks, rows_where_in
 from gateway.store.tables import OfferRow, SessionHistoryRow
 
 LIVE_STATUSES = (FormationStatus.BROUILLON, FormationStatus.PUBLIEE, FormationStatus.VALIDEE)
@@ -30,31 +31,17 @@ def dump_problems(problems: Iterable[Problem]) -> str:
     return json.dumps([p.model_dump(mode="json") for p in problems], ensure_ascii=False, sort_keys=True)
 
 
-def driver_marks(connection: Connection, count: int) -> str:
-    """`count` parameter placeholders for driver-level SQL (sqlite3: ?, psycopg: %s)."""
-    return ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * count)
-
-
 def session_history(db: Session, references: Iterable[str]) -> dict[str, ExportedSessionDates]:
-    wanted = sorted(set(references))
-    found: dict[str, ExportedSessionDates] = {}
-    connection = db.connection()
-    # A DB-API cursor: this runs for every page of every export (300,000 look-ups at 100,000
-    # offers), and SQLAlchemy's IN-list expansion and row objects cost more than the look-ups.
-    cursor = connection.connection.cursor()
-    try:
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            cursor.execute(
-                f'SELECT session_reference, formation_reference, start, "end" FROM {SessionHistoryRow.__tablename__} '
-                f"WHERE session_reference IN ({driver_marks(connection, len(chunk))})",
-                tuple(chunk),
-            )
-            for reference, formation, first_start, first_end in cursor.fetchall():
-                found[reference] = ExportedSessionDates(formation, first_start, first_end)
-    finally:
-        cursor.close()
-    return found
+    # Driver-level (gateway.store.bulk): this runs for every page of every export (300,000
+    # look-ups at 100,000 offers), and SQLAlchemy's IN-list expansion and row objects cost more
+    # than the look-ups.
+    rows = rows_where_in(
+        db,
+        f'SELECT session_reference, formation_reference, start, "end" FROM {SessionHistoryRow.__tablename__}',
+        "session_reference",
+        references,
+    )
+    return {reference: ExportedSessionDates(formation, start, end) for reference, formation, start, end in rows}
 
 
 def existing_digests(db: Session, references: Iterable[str]) -> dict[str, tuple[str, str]]:
